@@ -1,0 +1,181 @@
+"""Training-throughput baseline: the MODEL.md decoder in Python PyTorch on random token batches.
+
+Runs `--warmup` untimed and `--steps` timed training steps (forward, mean CE, backward, global-norm clip,
+AdamW with weight decay on 2-D params, exactly as scripts/golden/reference_model.py does) and prints one JSON
+line with tokens/s and the median step time, for comparison with the Java/DJL implementation on the same
+shapes. It measures; it asserts nothing.
+
+Threads: torch's intra-op pool and the BLAS library's pool are separate, and on this 2-core machine giving both
+2 threads oversubscribes the cores (3-4x slower, see shared/DJL-NOTES.md). So the thread counts are put in the
+environment before torch is imported, and --blas-threads defaults to whatever keeps the total at the core count.
+
+  /usr/bin/python3 scripts/bench_torch.py --vocab 256 --hidden 128 --layers 4 --heads 4 \\
+      --intermediate 512 --seq 128 --batch 16
+
+--batches FILE trains on the batches of a safetensors file (`steps.tokens`/`steps.targets` or
+`tokens`/`targets`, shape (N, B, T) or (B, T); cycled), --save-batches FILE writes the random batches used,
+--init FILE starts from the weights of a safetensors file (`init.<name>` or `<name>`), so that another
+implementation can be run on identical inputs.
+"""
+
+import argparse
+import os
+import sys
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description="PyTorch training-throughput baseline for the MODEL.md decoder")
+    ap.add_argument("--vocab", type=int, default=256)
+    ap.add_argument("--hidden", type=int, default=128)
+    ap.add_argument("--layers", type=int, default=4)
+    ap.add_argument("--heads", type=int, default=4)
+    ap.add_argument("--intermediate", type=int, default=512)
+    ap.add_argument("--seq", type=int, default=128)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--steps", type=int, default=30, help="timed steps")
+    ap.add_argument("--warmup", type=int, default=5, help="untimed steps before the timed ones")
+    ap.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
+    ap.add_argument("--blas-threads", type=int, default=None,
+                    help="BLAS (OpenBLAS/MKL) threads; default: cores - threads + 1, at least 1 "
+                         "(2 when --threads 1 on 2 cores, 1 when --threads 2)")
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--batches", metavar="FILE", help="safetensors file with the batches to train on")
+    ap.add_argument("--save-batches", metavar="FILE", help="write the batches used to this safetensors file")
+    ap.add_argument("--init", metavar="FILE", help="safetensors file with initial weights")
+    ap.add_argument("--losses", action="store_true", help="include every step's loss in the JSON line")
+    args = ap.parse_args(argv)
+    if args.blas_threads is None:
+        args.blas_threads = max(1, (os.cpu_count() or 1) - args.threads + 1)
+    return args
+
+
+args = parse_args()
+# Must happen before torch (and with it OpenMP and the BLAS library) is loaded: they read these once.
+os.environ["OMP_NUM_THREADS"] = str(args.threads)
+os.environ["OPENBLAS_NUM_THREADS"] = str(args.blas_threads)
+os.environ["MKL_NUM_THREADS"] = str(args.blas_threads)
+
+import json  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+
+import torch  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden"))
+import reference_model as rm  # noqa: E402
+import safetensors_io  # noqa: E402
+
+
+def loaded_blas() -> str:
+    try:
+        with open("/proc/self/maps") as f:
+            libs = {os.path.basename(os.path.realpath(line.split()[-1])) for line in f
+                    if "/" in line and "blas" in os.path.basename(line.split()[-1]).lower()}
+        return ",".join(sorted(libs)) or "none"
+    except OSError:
+        return "unknown"
+
+
+def read_batches(path):
+    t, _ = safetensors_io.load(path)
+    for tk, gk in (("steps.tokens", "steps.targets"), ("tokens", "targets")):
+        if tk in t and gk in t:
+            tokens, targets = t[tk].long(), t[gk].long()
+            break
+    else:
+        raise SystemExit(f"{path}: needs steps.tokens/steps.targets or tokens/targets")
+    if tokens.dim() == 2:
+        tokens, targets = tokens.unsqueeze(0), targets.unsqueeze(0)
+    if tokens.shape != targets.shape or tokens.dim() != 3:
+        raise SystemExit(f"{path}: tokens {list(tokens.shape)} / targets {list(targets.shape)} not (N, B, T)")
+    return list(zip(tokens.unbind(0), targets.unbind(0)))
+
+
+def random_batches(n, batch, seq, vocab, generator):
+    out = []
+    for _ in range(n):
+        s = torch.randint(0, vocab, (batch, seq + 1), generator=generator)
+        out.append((s[:, :-1].clone(), s[:, 1:].clone()))
+    return out
+
+
+def load_init(model, path):
+    t, _ = safetensors_io.load(path)
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            src = t.get("init." + n, t.get(n))
+            if src is None:
+                raise SystemExit(f"{path}: no init.{n} or {n}")
+            if tuple(src.shape) != tuple(p.shape):
+                raise SystemExit(f"{path}: {n} has shape {list(src.shape)}, model wants {list(p.shape)}")
+            p.copy_(src)
+
+
+def main():
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    n_total = args.warmup + args.steps
+
+    if args.batches:
+        batches = read_batches(args.batches)
+        b, t = batches[0][0].shape
+        if (b, t) != (args.batch, args.seq):
+            print(f"note: batch x seq taken from {args.batches}: {b} x {t}", file=sys.stderr)
+        args.batch, args.seq = b, t
+        batches = [batches[i % len(batches)] for i in range(n_total)]
+    else:
+        batches = random_batches(n_total, args.batch, args.seq, args.vocab,
+                                 torch.Generator().manual_seed(args.seed + 1))
+    if args.save_batches:
+        safetensors_io.save(args.save_batches,
+                            {"steps.tokens": torch.stack([x for x, _ in batches]),
+                             "steps.targets": torch.stack([y for _, y in batches])},
+                            {"generator": "scripts/bench_torch.py", "seed": str(args.seed + 1)})
+
+    cfg = rm.ModelConfig(vocab_size=args.vocab, hidden_size=args.hidden, num_layers=args.layers,
+                         num_heads=args.heads, intermediate_size=args.intermediate, max_seq_len=args.seq)
+    model = rm.Decoder(cfg)
+    torch.manual_seed(args.seed)
+    rm.init_weights(model)
+    if args.init:
+        load_init(model, args.init)
+    oc = rm.OptimConfig(lr=args.lr)
+    opt = rm.make_optimizer(model, oc)
+
+    times, losses = [], []
+    for i, (tokens, targets) in enumerate(batches):
+        t0 = time.perf_counter()
+        loss, _ = rm.train_step(model, opt, tokens, targets, oc.max_grad_norm)
+        loss_value = loss.item()
+        dt = time.perf_counter() - t0
+        losses.append(loss_value)
+        if i >= args.warmup:
+            times.append(dt)
+
+    median = statistics.median(times)
+    tokens_per_step = args.batch * args.seq
+    print(json.dumps({
+        "impl": "pytorch",
+        "torch": torch.__version__,
+        "blas": loaded_blas(),
+        "tokens_per_s": round(tokens_per_step / median, 1),
+        "step_ms_median": round(median * 1e3, 2),
+        "step_ms_mean": round(statistics.fmean(times) * 1e3, 2),
+        "step_ms_min": round(min(times) * 1e3, 2),
+        "params": rm.count_params(model),
+        "threads": args.threads,
+        "blas_threads": args.blas_threads,
+        "config": cfg.to_dict(),
+        "batch": args.batch,
+        "seq": args.seq,
+        "steps": args.steps,
+        "warmup": args.warmup,
+        "loss_first": round(losses[0], 6),
+        "loss_last": round(losses[-1], 6),
+        **({"losses": losses} if args.losses else {}),
+    }))
+
+
+if __name__ == "__main__":
+    main()

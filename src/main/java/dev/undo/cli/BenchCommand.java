@@ -1,0 +1,251 @@
+package dev.undo.cli;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.undo.model.Decoder;
+import dev.undo.model.Engines;
+import dev.undo.model.Init;
+import dev.undo.model.ModelConfig;
+import dev.undo.model.Params;
+import dev.undo.model.Safetensors;
+import dev.undo.run.Compute;
+import dev.undo.run.Json;
+import dev.undo.train.AdamW;
+import dev.undo.train.Losses;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "bench", mixinStandardHelpOptions = true,
+    description = {"Training throughput of the default model: tokens/s, step time, peak memory, and model-FLOP "
+        + "utilisation against a GEMM rate measured on this machine.",
+        "With --compare, trains the same architecture on the same batches in Python PyTorch "
+            + "(scripts/bench_torch.py, /usr/bin/python3) and prints both side by side."})
+final class BenchCommand implements Callable<Integer> {
+  @Option(names = "--size", defaultValue = "tiny", description = "Named model size (default: ${DEFAULT-VALUE}).")
+  String size;
+
+  @Option(names = "--vocab", defaultValue = "400", description = "Vocabulary (default ${DEFAULT-VALUE}, about the "
+      + "arithmetic setting's).")
+  int vocab;
+
+  @Option(names = "--batch", defaultValue = "32")
+  int batch;
+
+  @Option(names = "--seq", defaultValue = "128")
+  int seq;
+
+  @Option(names = "--steps", defaultValue = "30", description = "Timed steps (after --warmup).")
+  int steps;
+
+  @Option(names = "--warmup", defaultValue = "5")
+  int warmup;
+
+  @Option(names = "--threads", defaultValue = "2")
+  int threads;
+
+  @Option(names = "--compare", description = "Also run scripts/bench_torch.py on the same shapes and batches.")
+  boolean compare;
+
+  @Option(names = "--python", defaultValue = "/usr/bin/python3")
+  String python;
+
+  @Override
+  public Integer call() throws Exception {
+    Engines.start(threads);
+    ModelConfig cfg = ModelConfig.named(size, vocab, seq);
+    int total = warmup + steps;
+    long[][] batches = new long[total][];
+    SplittableRandom rnd = new SplittableRandom(42);
+    for (int s = 0; s < total; s++) {
+      batches[s] = new long[batch * (seq + 1)];
+      for (int i = 0; i < batches[s].length; i++) {
+        batches[s][i] = rnd.nextInt(vocab);
+      }
+    }
+    Map<String, Object> java = new LinkedHashMap<>();
+    double gemm;
+    try (NDManager m = NDManager.newBaseManager()) {
+      gemm = gemmGflops(m);
+      try (Params p = Init.random(cfg, m, 1); Decoder dec = new Decoder(cfg, m)) {
+        p.requireGradients();
+        try (AdamW adam = new AdamW(new AdamW.Hyper(0.9, 0.95, 1e-8, 0.1), p, p.names(), m)) {
+          double[] ms = new double[steps];
+          for (int s = 0; s < total; s++) {
+            long t0 = System.nanoTime();
+            try (NDScope scope = new NDScope()) {
+              long[] in = new long[batch * seq];
+              int[] tg = new int[batch * seq];
+              for (int b = 0; b < batch; b++) {
+                for (int t = 0; t < seq; t++) {
+                  in[b * seq + t] = batches[s][b * (seq + 1) + t];
+                  tg[b * seq + t] = (int) batches[s][b * (seq + 1) + t + 1];
+                }
+              }
+              NDArray tokens = m.create(in, new Shape(batch, seq));
+              Losses.Targets targets = Losses.Targets.of(m, tg, batch, seq);
+              try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                NDArray loss = Losses.crossEntropy(dec.logits(p, tokens), targets);
+                gc.backward(loss);
+              }
+              adam.clipGradients(p, 1.0);
+              adam.step(p, 1e-3);
+              adam.zeroGradients(p);
+            }
+            if (s >= warmup) {
+              ms[s - warmup] = (System.nanoTime() - t0) / 1e6;
+            }
+          }
+          double median = median(ms);
+          double tokPerS = batch * seq / (median / 1000);
+          double flopsPerToken = 3 * Compute.forwardFlopsPerToken(cfg, seq);
+          java.put("impl", "djl " + Engine.getDjlVersion() + " / libtorch " + Engine.getInstance().getVersion());
+          java.put("params", p.count());
+          java.put("threads", threads);
+          java.put("step_ms_median", round(median));
+          java.put("tokens_per_s", Math.round(tokPerS));
+          java.put("achieved_gflops", round(flopsPerToken * tokPerS / 1e9));
+          java.put("gemm_gflops", round(gemm));
+          java.put("mfu", round(flopsPerToken * tokPerS / 1e9 / gemm));
+          java.put("peak_rss_mb", peakRssMb());
+        }
+      }
+    }
+    System.out.printf("model %s: %d layers, hidden %d, heads %d, mlp %d, vocab %d; batch %d x %d tokens%n", size,
+        cfg.numLayers(), cfg.hiddenSize(), cfg.numHeads(), cfg.intermediateSize(), vocab, batch, seq);
+    System.out.printf("GEMM (2048x%d)·(%dx%d), %d threads: %.1f GFLOP/s%n", cfg.hiddenSize(), cfg.hiddenSize(),
+        cfg.intermediateSize(), threads, gemm);
+    Map<String, Object> py = null;
+    if (compare) {
+      py = runPython(cfg, batches);
+    }
+    System.out.printf("%-10s %12s %12s %10s %8s%n", "impl", "step ms", "tokens/s", "GFLOP/s", "MFU");
+    System.out.printf("%-10s %12.1f %12d %10.2f %8.3f%n", "djl", (double) java.get("step_ms_median"),
+        (long) java.get("tokens_per_s"), (double) java.get("achieved_gflops"), (double) java.get("mfu"));
+    if (py != null) {
+      double pyTok = ((Number) py.get("tokens_per_s")).doubleValue();
+      double pyMs = ((Number) py.get("step_ms_median")).doubleValue();
+      double flopsPerToken = 3 * Compute.forwardFlopsPerToken(cfg, seq);
+      System.out.printf("%-10s %12.1f %12d %10.2f %8.3f%n", "pytorch", pyMs, Math.round(pyTok),
+          flopsPerToken * pyTok / 1e9, flopsPerToken * pyTok / 1e9 / gemm);
+      System.out.printf("djl / pytorch tokens/s: %.2f%n", ((Number) java.get("tokens_per_s")).doubleValue() / pyTok);
+    }
+    System.out.printf("peak RSS: %d MB%n", (long) java.get("peak_rss_mb"));
+    ObjectNode out = Json.MAPPER.createObjectNode();
+    out.set("djl", Json.MAPPER.valueToTree(java));
+    if (py != null) {
+      out.set("pytorch", Json.MAPPER.valueToTree(py));
+    }
+    System.out.println(Json.LINE.writeValueAsString(out));
+    return 0;
+  }
+
+  /** Median GFLOP/s of the MLP-shaped GEMM through DJL, the ceiling MFU is measured against. */
+  private double gemmGflops(NDManager m) {
+    ModelConfig cfg = ModelConfig.named(size, vocab, seq);
+    int rows = 2048;
+    double[] rates = new double[30];
+    try (NDScope scope = new NDScope()) {
+      NDArray a = m.randomUniform(-1, 1, new Shape(rows, cfg.hiddenSize()));
+      NDArray b = m.randomUniform(-1, 1, new Shape(cfg.hiddenSize(), cfg.intermediateSize()));
+      for (int i = 0; i < 5; i++) {
+        a.matMul(b).close();
+      }
+      for (int i = 0; i < rates.length; i++) {
+        long t0 = System.nanoTime();
+        for (int k = 0; k < 10; k++) {
+          a.matMul(b).close();
+        }
+        double s = (System.nanoTime() - t0) / 1e9 / 10;
+        rates[i] = 2.0 * rows * cfg.hiddenSize() * cfg.intermediateSize() / s / 1e9;
+      }
+    }
+    return median(rates);
+  }
+
+  private Map<String, Object> runPython(ModelConfig cfg, long[][] batches) throws Exception {
+    Path file = Files.createTempFile("undo-bench-batches", ".safetensors");
+    try (NDManager m = NDManager.newBaseManager()) {
+      long[] flat = new long[batches.length * batch * seq];
+      long[] tflat = new long[flat.length];
+      for (int s = 0; s < batches.length; s++) {
+        for (int b = 0; b < batch; b++) {
+          for (int t = 0; t < seq; t++) {
+            flat[(s * batch + b) * seq + t] = batches[s][b * (seq + 1) + t];
+            tflat[(s * batch + b) * seq + t] = batches[s][b * (seq + 1) + t + 1];
+          }
+        }
+      }
+      Map<String, NDArray> t = new LinkedHashMap<>();
+      t.put("steps.tokens", m.create(flat, new Shape(batches.length, batch, seq)));
+      t.put("steps.targets", m.create(tflat, new Shape(batches.length, batch, seq)));
+      Safetensors.write(file, t, Map.of());
+    }
+    Path script = Path.of("scripts/bench_torch.py");
+    if (!Files.exists(script)) {
+      throw new IllegalArgumentException("--compare needs scripts/bench_torch.py (run from the repository root)");
+    }
+    List<String> cmd = new ArrayList<>(Arrays.asList(python, script.toString(), "--vocab", "" + vocab, "--hidden",
+        "" + cfg.hiddenSize(), "--layers", "" + cfg.numLayers(), "--heads", "" + cfg.numHeads(), "--intermediate",
+        "" + cfg.intermediateSize(), "--seq", "" + seq, "--batch", "" + batch, "--steps", "" + steps, "--warmup",
+        "" + warmup, "--threads", "" + threads, "--batches", file.toString()));
+    Process proc = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String lastJson = null;
+    try (BufferedReader r = new BufferedReader(new InputStreamReader(proc.getInputStream(), StandardCharsets.UTF_8))) {
+      for (String line; (line = r.readLine()) != null; ) {
+        if (line.startsWith("{")) {
+          lastJson = line;
+        }
+      }
+    }
+    int rc = proc.waitFor();
+    Files.deleteIfExists(file);
+    if (rc != 0 || lastJson == null) {
+      throw new IllegalStateException("python bench failed (exit " + rc + "): " + String.join(" ", cmd));
+    }
+    JsonNode n = Json.LINE.readTree(lastJson);
+    @SuppressWarnings("unchecked")
+    Map<String, Object> out = Json.LINE.convertValue(n, Map.class);
+    return out;
+  }
+
+  private static double median(double[] v) {
+    double[] c = v.clone();
+    Arrays.sort(c);
+    return c.length % 2 == 1 ? c[c.length / 2] : (c[c.length / 2 - 1] + c[c.length / 2]) / 2;
+  }
+
+  private static double round(double v) {
+    return Math.round(v * 1000) / 1000.0;
+  }
+
+  private static long peakRssMb() {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+        if (line.startsWith("VmHWM:")) {
+          return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024;
+        }
+      }
+    } catch (Exception e) {
+      // Not Linux: report 0 rather than fail the benchmark.
+    }
+    return 0;
+  }
+}
