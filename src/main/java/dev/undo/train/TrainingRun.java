@@ -127,6 +127,7 @@ public final class TrainingRun {
           new Trainer.Settings(spec.steps(), spec.gradAccum(), spec.gradClip(), spec.schedule(),
               spec.tokensPerMicro(), spec.samRho()));
       trainer.addListener(Listeners.metrics(log));
+      trainer.addListener(crashHook());
       trainer.addListener(Listeners.every(spec.evalEvery(), spec.steps(), done -> {
         Map<String, Double> m = eval.evaluate(params);
         evals[0]++;
@@ -169,6 +170,31 @@ public final class TrainingRun {
     } catch (RuntimeException e) {
       params.close();
       throw e;
+    }
+  }
+
+  /**
+   * Test hook: with system property {@code undo.test.crashAfterStep=N}, the run dies right after step N as a killed
+   * process would (after that step's listeners, before anything else). Used to prove that resuming gives the
+   * uninterrupted run's numbers.
+   */
+  static Trainer.Listener crashHook() {
+    long at = Long.getLong("undo.test.crashAfterStep", -1);
+    return new Trainer.Listener() {
+      @Override
+      public boolean afterStep(Trainer.StepResult r) {
+        if (r.step() + 1 == at) {
+          throw new SimulatedCrash("simulated crash after step " + at);
+        }
+        return false;
+      }
+    };
+  }
+
+  /** Thrown by the crash hook. */
+  public static final class SimulatedCrash extends RuntimeException {
+    SimulatedCrash(String m) {
+      super(m);
     }
   }
 

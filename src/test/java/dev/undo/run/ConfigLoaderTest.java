@@ -1,0 +1,66 @@
+package dev.undo.run;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class ConfigLoaderTest {
+  @Test
+  void everyShippedPresetResolvesAndValidates() {
+    for (String p : ConfigLoader.shippedPresets()) {
+      ExperimentConfig c = ExperimentConfig.from(ConfigLoader.resolve(p, Map.of()));
+      assertEquals(p, c.name());
+    }
+  }
+
+  @Test
+  void quickPresetOverridesDefaults() {
+    ExperimentConfig c = ExperimentConfig.from(ConfigLoader.resolve("quick", Map.of()));
+    assertEquals(20, c.arithmetic().data().addSubMax());
+    assertEquals(0.5, c.arithmetic().data().arithmetic());
+    // Untouched keys keep defaults.
+    assertEquals(0.1, c.arithmetic().pretrain().weightDecay());
+  }
+
+  @Test
+  void overrideParsesYamlScalars() {
+    ExperimentConfig c = ExperimentConfig.from(ConfigLoader.resolve("quick",
+        Map.of("arithmetic.pretrain.lr", "1e-3", "language.attack.lrs", "[1e-3, 1e-4]")));
+    assertEquals(1e-3, c.arithmetic().pretrain().lr());
+    assertEquals(2, c.language().attack().lrs().size());
+  }
+
+  @Test
+  void unknownKeyIsAnErrorNamingIt() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> ConfigLoader.resolve("quick", Map.of("arithmetic.pretrain.lrr", "1")));
+    assertTrue(e.getMessage().contains("arithmetic.pretrain.lrr"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class,
+        () -> ConfigLoader.resolve("quick", Map.of("arithmetics.pretrain.lr", "1")));
+    assertTrue(e.getMessage().contains("arithmetics"), e.getMessage());
+  }
+
+  @Test
+  void wrongTypeIsAnErrorNamingTheKey() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ExperimentConfig.from(
+        ConfigLoader.resolve("quick", Map.of("arithmetic.pretrain.steps", "lots"))));
+    assertTrue(e.getMessage().contains("arithmetic.pretrain.steps"), e.getMessage());
+  }
+
+  @Test
+  void badValueIsAnErrorNamingTheSection() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ExperimentConfig.from(
+        ConfigLoader.resolve("quick", Map.of("arithmetic.data.english", "0.9"))));
+    assertTrue(e.getMessage().contains("arithmetic.data"), e.getMessage());
+  }
+
+  @Test
+  void unknownPresetListsShippedOnes() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> ConfigLoader.resolve("qiuck", Map.of()));
+    assertTrue(e.getMessage().contains("quick"), e.getMessage());
+  }
+}

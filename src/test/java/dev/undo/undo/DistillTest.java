@@ -1,0 +1,37 @@
+package dev.undo.undo;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.undo.model.Engines;
+import dev.undo.pretrain.Pretrain;
+import dev.undo.run.ConfigLoader;
+import dev.undo.run.ExperimentConfig;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class DistillTest {
+  @TempDir
+  Path tmp;
+
+  @Test
+  void aCopyOfTheTeacherStopsAtOnceAndANoisedCopyTrains() {
+    Engines.start(1);
+    ObjectNode t = ConfigLoader.resolve("micro", Map.of("language.pretrain.steps", "6"));
+    ExperimentConfig c = ExperimentConfig.from(t);
+    Pretrain.run(c, t, "language", false, tmp.resolve("base"), false);
+    Distill.Summary copy = Distill.run(c, t, tmp.resolve("base"),
+        new Distill.StudentInit("checkpoint", tmp.resolve("base")), 0, 0, "paper", tmp.resolve("copy"), false);
+    assertEquals(0, copy.steps());
+    assertTrue(copy.stoppedByRule());
+    assertEquals(copy.teacher().get("eng_ce"), copy.metrics().get("eng_ce"), 1e-6);
+    // α = 1 destroys the copy: the stop rule cannot hold at step 0, and distillation runs.
+    Distill.Summary noised = Distill.run(c, t, tmp.resolve("base"), new Distill.StudentInit("noised", null), 1.0,
+        0.1, "paper", tmp.resolve("noised"), false);
+    assertTrue(noised.start().get("eng_ce") > noised.teacher().get("eng_ce"), "noise must damage the copy");
+    assertTrue(noised.steps() > 0);
+  }
+}
