@@ -45,6 +45,8 @@ def parse_args(argv=None):
     ap.add_argument("--init", metavar="FILE", help="safetensors file with initial weights")
     ap.add_argument("--losses", action="store_true", help="include every step's loss in the JSON line")
     args = ap.parse_args(argv)
+    if args.steps < 1 or args.warmup < 0 or args.threads < 1:
+        ap.error("need --steps >= 1, --warmup >= 0, --threads >= 1")
     if args.blas_threads is None:
         args.blas_threads = max(1, (os.cpu_count() or 1) - args.threads + 1)
     return args
@@ -75,6 +77,23 @@ def loaded_blas() -> str:
         return ",".join(sorted(libs)) or "none"
     except OSError:
         return "unknown"
+
+
+def cpu_seconds():
+    """(CPU seconds used by the whole machine, by this process) so far; None where /proc is missing.
+
+    The difference over the timed steps tells how much other processes ran meanwhile: on a shared 2-core
+    machine a concurrent build can double the step time, and the JSON line says so instead of hiding it.
+    """
+    import resource
+    try:
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+    except OSError:
+        return None
+    machine = (sum(v[:8]) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")  # all but idle and iowait
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return machine, r.ru_utime + r.ru_stime
 
 
 def read_batches(path):
@@ -145,6 +164,8 @@ def main():
 
     times, losses = [], []
     for i, (tokens, targets) in enumerate(batches):
+        if i == args.warmup:
+            cpu0, wall0 = cpu_seconds(), time.perf_counter()
         t0 = time.perf_counter()
         loss, _ = rm.train_step(model, opt, tokens, targets, oc.max_grad_norm)
         loss_value = loss.item()
@@ -152,6 +173,11 @@ def main():
         losses.append(loss_value)
         if i >= args.warmup:
             times.append(dt)
+    cpu1, wall1 = cpu_seconds(), time.perf_counter()
+    other_cpu_pct = None
+    if cpu0 and cpu1:
+        other = (cpu1[0] - cpu0[0]) - (cpu1[1] - cpu0[1])
+        other_cpu_pct = round(max(0.0, 100.0 * other / ((wall1 - wall0) * (os.cpu_count() or 1))), 1)
 
     median = statistics.median(times)
     tokens_per_step = args.batch * args.seq
@@ -164,6 +190,7 @@ def main():
         "step_ms_mean": round(statistics.fmean(times) * 1e3, 2),
         "step_ms_min": round(min(times) * 1e3, 2),
         "params": rm.count_params(model),
+        "other_cpu_pct": other_cpu_pct,  # share of the machine used by other processes while timing
         "threads": args.threads,
         "blas_threads": args.blas_threads,
         "config": cfg.to_dict(),

@@ -11,7 +11,7 @@ import java.util.List;
  * setting.
  */
 public record ExperimentConfig(String name, long seed, int threads, ModelSpec model, Setting arithmetic,
-    Setting language) {
+    Setting language, ReproduceSpec reproduce) {
 
   public Setting setting(String name) {
     switch (name) {
@@ -30,6 +30,14 @@ public record ExperimentConfig(String name, long seed, int threads, ModelSpec mo
     c.language.validate("language");
     return c;
   }
+
+  /**
+   * What {@code undo reproduce} runs: settings, unlearning methods (variants such as {@code maxent+repnoise} or
+   * {@code rmu+sam} add RepNoise / SAM), the method whose teacher UNDO's α sweep distills, run seeds, whether each
+   * method's LR is swept, and the length of oracle matching.
+   */
+  public record ReproduceSpec(List<String> settings, List<String> methods, List<String> variants, String undoMethod,
+      List<Long> seeds, boolean sweep, long oracleMatchingSteps) {}
 
   /** Model shape: a named size, optionally overridden per dimension (0 keeps the named size's value). */
   public record ModelSpec(String size, int maxSeqLen, int hiddenSize, int numLayers, int numHeads,

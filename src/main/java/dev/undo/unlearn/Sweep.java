@@ -119,7 +119,7 @@ public final class Sweep {
     for (Row r : rows) {
       ObjectNode o = arr.addObject();
       o.put("lr", r.lr());
-      o.put("dir", r.dir().toString());
+      o.put("dir", out.relativize(r.dir()).toString());
       o.put("keeps_retain", keepsRetain(r.metrics(), base, arith, tol));
       ObjectNode mm = o.putObject("metrics");
       r.metrics().forEach(mm::put);
@@ -129,7 +129,7 @@ public final class Sweep {
     }
     ObjectNode s = n.putObject("selected");
     s.put("lr", sel.lr());
-    s.put("dir", sel.dir().toString());
+    s.put("dir", out.relativize(sel.dir()).toString());
     s.put("reason", sel.reason());
     Json.writeAtomic(out.resolve("sweep.json"), n);
     Json.writeStringAtomic(out.resolve("sweep.csv"), csv.toString());
@@ -143,6 +143,6 @@ public final class Sweep {
   /** Reads the teacher chosen by a finished sweep. */
   public static Path selected(Path sweepDir) {
     JsonNode s = Json.read(sweepDir.resolve("selected.json"), JsonNode.class);
-    return Path.of(s.get("dir").asText());
+    return sweepDir.resolve(s.get("dir").asText());
   }
 }

@@ -1,0 +1,401 @@
+package dev.undo.report;
+
+import dev.undo.report.RunData.Kind;
+import dev.undo.report.RunData.Model;
+import dev.undo.report.RunData.Setting;
+import java.awt.Color;
+import java.awt.Font;
+import java.awt.Graphics2D;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.ToDoubleFunction;
+import javax.imageio.ImageIO;
+import org.knowm.xchart.AnnotationText;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.BitmapEncoder.BitmapFormat;
+import org.knowm.xchart.CategoryChart;
+import org.knowm.xchart.CategoryChartBuilder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.XYSeries;
+import org.knowm.xchart.XYSeries.XYSeriesRenderStyle;
+import org.knowm.xchart.internal.chartpart.Chart;
+import org.knowm.xchart.style.Styler;
+import org.knowm.xchart.style.markers.SeriesMarkers;
+
+/**
+ * The report's figures, one family per question of PAPER.md: does a model relearn (worst-case curves, claims
+ * C1/C2), what α buys (C3), where UNDO sits on the retain/forget trade-off (C4), and what each model costs (C5).
+ *
+ * <p>Every figure shows cell means: one line or point per (kind, method, α), averaged over seeds, so a multi-seed
+ * run draws the same picture as a single-seed one, only steadier. A figure without data is left out rather than
+ * drawn empty.
+ */
+final class Plots {
+  static final int WIDTH = 800;
+  static final int HEIGHT = 500;
+  /** The α figure holds two charts side by side; the right one also carries the shared legend. */
+  static final int LEFT_PANEL_WIDTH = 440;
+  static final int RIGHT_PANEL_WIDTH = 640;
+
+  private Plots() {}
+
+  /** A rendered figure: its file name in the report folder, a caption for the HTML, and the PNG bytes. */
+  record Figure(String file, String caption, byte[] png) {}
+
+  static List<Figure> forSetting(Relearning r) {
+    List<Figure> out = new ArrayList<>();
+    Set<String> methods = new LinkedHashSet<>(r.methods(Kind.UNLEARN));
+    methods.addAll(r.methods(Kind.UNLEARN_DISTILL));
+    methods.addAll(r.methods(Kind.UNDO));
+    for (String method : methods) {
+      add(out, relearn(r, method));
+    }
+    add(out, oracle(r));
+    add(out, alpha(r));
+    for (long step : r.steps) {
+      add(out, pareto(r, step));
+    }
+    add(out, compute(r));
+    return out;
+  }
+
+  private static void add(List<Figure> out, Figure f) {
+    if (f != null) {
+      out.add(f);
+    }
+  }
+
+  /** Safe for file names: "maxent+repnoise" becomes "maxent-repnoise". */
+  static String slug(String s) {
+    return s.toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9_-]+", "-");
+  }
+
+  // ---- worst-case relearning curves ---------------------------------------------------------------------------
+
+  static Figure relearn(Relearning r, String method) {
+    List<Model> ms = new ArrayList<>();
+    ms.addAll(r.of(Kind.BASE));
+    ms.addAll(r.of(Kind.FILTERED));
+    for (Kind k : List.of(Kind.UNLEARN, Kind.UNLEARN_DISTILL)) {
+      r.of(k).stream().filter(m -> method.equals(m.method())).forEach(ms::add);
+    }
+    r.of(Kind.UNDO).stream().filter(m -> method.equals(m.method()))
+        .sorted(Comparator.comparingDouble(m -> m.alpha() == null ? Double.NaN : m.alpha())).forEach(ms::add);
+    String title = r.setting.name() + ": relearning attack, " + method;
+    XYChart chart = curves(r, ms, title);
+    if (chart == null) {
+      return null;
+    }
+    return new Figure("relearn_" + slug(r.setting.name()) + "_" + slug(method) + ".png",
+        "Worst case over attack learning rates of " + r.setting.forgetMetric() + " vs relearning steps, " + method
+            + ": base, data filtering, Unlearn, Unlearn-and-Distill and UNDO by α (" + direction(r.setting) + ").",
+        png(chart));
+  }
+
+  static Figure oracle(Relearning r) {
+    List<Model> ms = new ArrayList<>();
+    for (Kind k : List.of(Kind.BASE, Kind.FILTERED, Kind.ORACLE, Kind.ORACLE_MATCHING)) {
+      ms.addAll(r.of(k));
+    }
+    if (r.of(Kind.ORACLE).isEmpty() && r.of(Kind.ORACLE_MATCHING).isEmpty()) {
+      return null;
+    }
+    XYChart chart = curves(r, ms, r.setting.name() + ": oracle vs oracle matching under relearning");
+    if (chart == null) {
+      return null;
+    }
+    return new Figure("oracle_" + slug(r.setting.name()) + ".png",
+        "Claim C1: worst-case " + r.setting.forgetMetric() + " of the oracle (data-filtered model distilled into a "
+            + "random init) and of oracle matching (the base model fine-tuned to the oracle's outputs) ("
+            + direction(r.setting) + ").",
+        png(chart));
+  }
+
+  private static XYChart curves(Relearning r, List<Model> models, String title) {
+    XYChart chart = xy(title, "relearning steps", r.setting.forgetMetric() + " (worst case)");
+    int series = 0;
+    for (Map.Entry<String, List<Model>> cell : r.cells(models, false).entrySet()) {
+      NavigableMap<Long, Double> mean = Relearning.meanWorstCase(cell.getValue());
+      if (mean.isEmpty()) {
+        continue;
+      }
+      double[] x = mean.keySet().stream().mapToDouble(Long::doubleValue).toArray();
+      double[] y = mean.values().stream().mapToDouble(Double::doubleValue).toArray();
+      XYSeries s = chart.addSeries(withSeeds(cell), x, y);
+      s.setMarker(x.length > 30 ? SeriesMarkers.NONE : SeriesMarkers.CIRCLE);
+      series++;
+    }
+    return series == 0 ? null : chart;
+  }
+
+  // ---- α trade-off --------------------------------------------------------------------------------------------
+
+  static Figure alpha(Relearning r) {
+    Long step = r.lastStep();
+    List<Model> undo = r.of(Kind.UNDO);
+    List<Model> distilled = r.of(Kind.UNLEARN_DISTILL);
+    if (undo.isEmpty() && distilled.isEmpty()) {
+      return null;
+    }
+    // Both panels draw the same series in the same order (so the same colours); only the right one has the legend.
+    XYChart cost = xy(r.setting.name() + ": α vs added compute", "α (noise; Unlearn-and-Distill = 1)",
+        "added compute, % of filtered pretrain", LEFT_PANEL_WIDTH);
+    cost.getStyler().setLegendVisible(false);
+    XYChart robust = xy(r.setting.name() + ": α vs robustness at step " + step,
+        "α (noise; Unlearn-and-Distill = 1)", "robustness = 1 - relearned fraction", RIGHT_PANEL_WIDTH);
+    int points = 0;
+    for (String method : r.methods(Kind.UNDO)) {
+      List<Model> ms = undo.stream().filter(m -> method.equals(m.method()) && m.alpha() != null)
+          .sorted(Comparator.comparingDouble(Model::alpha)).toList();
+      points += alphaSeries(cost, "UNDO " + method, r, ms, r::addedComputePct, false);
+      if (step != null) {
+        points += alphaSeries(robust, "UNDO " + method, r, ms, m -> r.robustness(m, step), false);
+      }
+    }
+    for (String method : r.methods(Kind.UNLEARN_DISTILL)) {
+      List<Model> ms = distilled.stream().filter(m -> method.equals(m.method())).toList();
+      points += alphaSeries(cost, "unlearn+distill " + method, r, ms, r::addedComputePct, true);
+      if (step != null) {
+        points += alphaSeries(robust, "unlearn+distill " + method, r, ms, m -> r.robustness(m, step), true);
+      }
+    }
+    if (points == 0) {
+      return null;
+    }
+    return new Figure("alpha_" + slug(r.setting.name()) + ".png",
+        "Claim C3: what the noise level α costs (left: compute added beyond the base pretrain, as % of the "
+            + "data-filtering pretrain) and buys (right: robustness at the last report step). Unlearn-and-Distill "
+            + "(distillation into a random init) is drawn at α = 1.",
+        pngRow(List.of(cost, robust)));
+  }
+
+  /** Adds one series of per-α means; returns the number of points drawn (0 adds nothing). */
+  private static int alphaSeries(XYChart chart, String name, Relearning r, List<Model> ms, ToDoubleFunction<Model> y,
+      boolean asAlphaOne) {
+    TreeMap<Double, double[]> sums = new TreeMap<>(); // α → {sum, count}
+    for (Model m : ms) {
+      double v = y.applyAsDouble(m);
+      double a = asAlphaOne ? 1.0 : m.alpha();
+      if (Double.isFinite(v)) {
+        double[] s = sums.computeIfAbsent(a, k -> new double[2]);
+        s[0] += v;
+        s[1]++;
+      }
+    }
+    if (sums.isEmpty()) {
+      return 0;
+    }
+    double[] xs = sums.keySet().stream().mapToDouble(Double::doubleValue).toArray();
+    double[] ys = sums.values().stream().mapToDouble(s -> s[0] / s[1]).toArray();
+    XYSeries s = chart.addSeries(name, xs, ys);
+    if (asAlphaOne) {
+      s.setXYSeriesRenderStyle(XYSeriesRenderStyle.Scatter);
+      s.setMarker(SeriesMarkers.DIAMOND);
+    } else {
+      s.setMarker(SeriesMarkers.CIRCLE);
+    }
+    return xs.length;
+  }
+
+  // ---- Pareto trade-off ---------------------------------------------------------------------------------------
+
+  /** One drawn point: a cell's mean retain and worst-case forget. */
+  private record Point(String label, Kind kind, double retain, double forget) {}
+
+  static Figure pareto(Relearning r, long step) {
+    Setting s = r.setting;
+    List<Model> ms = new ArrayList<>();
+    for (Model m : s.models()) {
+      if (m.kind() != Kind.ORACLE && m.kind() != Kind.ORACLE_MATCHING) {
+        ms.add(m);
+      }
+    }
+    List<Point> points = new ArrayList<>();
+    for (Map.Entry<String, List<Model>> cell : r.cells(ms, true).entrySet()) {
+      double retain = mean(cell.getValue(), m -> m.metric(s.retainMetric()));
+      double forget = mean(cell.getValue(), m -> r.forget(m, step));
+      if (Double.isFinite(retain) && Double.isFinite(forget)) {
+        points.add(new Point(cell.getKey(), cell.getValue().get(0).kind(), retain, forget));
+      }
+    }
+    if (points.isEmpty()) {
+      return null;
+    }
+    XYChart chart = xy(s.name() + ": retain vs forget after " + step + " relearning steps",
+        s.retainMetric() + " (" + (s.retainHigherIsBetter() ? "higher" : "lower") + " is better)",
+        s.forgetMetric() + " worst case (" + (s.higherIsMoreForgotten() ? "higher" : "lower")
+            + " = more forgotten)");
+    chart.getStyler().setDefaultSeriesRenderStyle(XYSeriesRenderStyle.Scatter);
+    chart.getStyler().setMarkerSize(9);
+    for (Kind k : Kind.values()) {
+      List<Point> ps = points.stream().filter(p -> p.kind() == k).toList();
+      if (!ps.isEmpty()) {
+        chart.addSeries(kindName(k), ps.stream().mapToDouble(Point::retain).toArray(),
+            ps.stream().mapToDouble(Point::forget).toArray());
+      }
+    }
+    // The frontier is over the unlearning models only, as in claim C4; base and filtered are reference points.
+    List<Point> candidates = points.stream()
+        .filter(p -> p.kind() == Kind.UNLEARN || p.kind() == Kind.UNLEARN_DISTILL || p.kind() == Kind.UNDO).toList();
+    List<Point> front = new ArrayList<>(Pareto.frontier(candidates, Point::retain, s.retainHigherIsBetter(),
+        Point::forget, s.higherIsMoreForgotten()));
+    if (!front.isEmpty()) {
+      front.sort(Comparator.comparingDouble(Point::retain));
+      XYSeries line = chart.addSeries("Pareto frontier (unlearning models)",
+          front.stream().mapToDouble(Point::retain).toArray(), front.stream().mapToDouble(Point::forget).toArray());
+      line.setXYSeriesRenderStyle(XYSeriesRenderStyle.Line);
+      line.setMarker(SeriesMarkers.NONE);
+      line.setLineColor(Color.BLACK);
+      labelPoints(chart, front, points);
+    }
+    return new Figure("pareto_" + slug(s.name()) + "_" + step + ".png",
+        "Claim C4 after " + step + " relearning steps: retain metric vs worst-case forget metric for every model "
+            + "(means over seeds); the black line joins the non-dominated unlearning models (Unlearn, "
+            + "Unlearn-and-Distill, UNDO), each labelled.",
+        png(chart));
+  }
+
+  /**
+   * Labels the frontier points. Points at the same spot (methods that ended up alike) share one label, and each
+   * label sits a little toward the middle of the plot so that it covers neither its marker nor the plot's edge.
+   */
+  private static void labelPoints(XYChart chart, List<Point> labelled, List<Point> all) {
+    double lo = all.stream().mapToDouble(Point::forget).min().orElseThrow();
+    double hi = all.stream().mapToDouble(Point::forget).max().orElseThrow();
+    double shift = hi > lo ? 0.04 * (hi - lo) : 0.01 * Math.max(Math.abs(hi), 1e-3);
+    Map<List<Double>, List<String>> at = new java.util.LinkedHashMap<>();
+    for (Point p : labelled) {
+      at.computeIfAbsent(List.of(p.retain(), p.forget()), k -> new ArrayList<>()).add(p.label());
+    }
+    at.forEach((xy, labels) -> {
+      double y = xy.get(1) + (xy.get(1) > (lo + hi) / 2 ? -shift : shift);
+      chart.addAnnotation(new AnnotationText(String.join(", ", labels), xy.get(0), y, false));
+    });
+  }
+
+  private static String kindName(Kind k) {
+    return switch (k) {
+      case BASE -> "base";
+      case FILTERED -> "filtered (data filtering)";
+      case ORACLE -> "oracle";
+      case ORACLE_MATCHING -> "oracle matching";
+      case UNLEARN -> "unlearn";
+      case UNLEARN_DISTILL -> "unlearn+distill";
+      case UNDO -> "UNDO";
+    };
+  }
+
+  // ---- compute --------------------------------------------------------------------------------------------------
+
+  static Figure compute(Relearning r) {
+    List<String> labels = new ArrayList<>();
+    List<Double> pct = new ArrayList<>();
+    for (Map.Entry<String, List<Model>> cell : r.cells(r.setting.models(), true).entrySet()) {
+      double v = mean(cell.getValue(), r::addedComputePct);
+      if (Double.isFinite(v)) {
+        labels.add(cell.getKey());
+        pct.add(v);
+      }
+    }
+    if (labels.isEmpty()) {
+      return null;
+    }
+    CategoryChart chart = new CategoryChartBuilder().width(WIDTH).height(HEIGHT)
+        .title(r.setting.name() + ": compute added beyond the base pretrain").xAxisTitle("model")
+        .yAxisTitle("% of filtered pretrain compute").build();
+    style(chart.getStyler());
+    chart.getStyler().setLegendVisible(false);
+    chart.getStyler().setXAxisLabelRotation(60);
+    chart.getStyler().setAxisTickLabelsFont(new Font(Font.SANS_SERIF, Font.PLAIN, 10));
+    chart.addSeries("added compute", labels, pct);
+    return new Figure("compute_" + slug(r.setting.name()) + ".png",
+        "Compute each model needs beyond the base pretrain (FLOPs: training, teacher forwards, evaluation), as a "
+            + "percentage of the data-filtering pretrain (PAPER.md §Compute).",
+        png(chart));
+  }
+
+  // ---- chart plumbing -------------------------------------------------------------------------------------------
+
+  private static XYChart xy(String title, String x, String y) {
+    return xy(title, x, y, WIDTH);
+  }
+
+  private static XYChart xy(String title, String x, String y, int width) {
+    XYChart c = new XYChartBuilder().width(width).height(HEIGHT).title(title).xAxisTitle(x).yAxisTitle(y).build();
+    style(c.getStyler());
+    c.getStyler().setLegendPosition(Styler.LegendPosition.OutsideE);
+    c.getStyler().setMarkerSize(6);
+    c.getStyler().setAnnotationTextFont(new Font(Font.SANS_SERIF, Font.PLAIN, 10));
+    return c;
+  }
+
+  private static void style(Styler s) {
+    s.setChartBackgroundColor(Color.WHITE);
+    s.setChartTitleFont(new Font(Font.SANS_SERIF, Font.BOLD, 14));
+    s.setLegendFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
+    s.setDecimalPattern("#0.###");
+  }
+
+  private static String withSeeds(Map.Entry<String, List<Model>> cell) {
+    int n = cell.getValue().size();
+    return n > 1 ? cell.getKey() + " (mean of " + n + ")" : cell.getKey();
+  }
+
+  private static String direction(Setting s) {
+    return s.higherIsMoreForgotten() ? "higher = more forgotten" : "lower = more forgotten";
+  }
+
+  private static double mean(List<Model> ms, ToDoubleFunction<Model> f) {
+    double sum = 0;
+    int n = 0;
+    for (Model m : ms) {
+      double v = f.applyAsDouble(m);
+      if (Double.isFinite(v)) {
+        sum += v;
+        n++;
+      }
+    }
+    return n == 0 ? Double.NaN : sum / n;
+  }
+
+  static <C extends Chart<?, ?>> byte[] png(C chart) {
+    try {
+      return BitmapEncoder.getBitmapBytes(chart, BitmapFormat.PNG);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot render " + chart.getTitle(), e);
+    }
+  }
+
+  /** Charts side by side in one PNG, each at its own size (so only one of them needs to carry the legend). */
+  private static byte[] pngRow(List<XYChart> charts) {
+    int width = charts.stream().mapToInt(Chart::getWidth).sum();
+    int height = charts.stream().mapToInt(Chart::getHeight).max().orElseThrow();
+    BufferedImage row = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
+    Graphics2D g = row.createGraphics();
+    g.setColor(Color.WHITE);
+    g.fillRect(0, 0, width, height);
+    int x = 0;
+    for (XYChart c : charts) {
+      g.drawImage(BitmapEncoder.getBufferedImage(c), x, 0, null);
+      x += c.getWidth();
+    }
+    g.dispose();
+    try (ByteArrayOutputStream out = new ByteArrayOutputStream()) {
+      ImageIO.write(row, "png", out);
+      return out.toByteArray();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot render panels", e);
+    }
+  }
+}
