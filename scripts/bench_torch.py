@@ -162,17 +162,18 @@ def main():
     oc = rm.OptimConfig(lr=args.lr)
     opt = rm.make_optimizer(model, oc)
 
-    times, losses = [], []
+    times, cpu_times, losses = [], [], []
     for i, (tokens, targets) in enumerate(batches):
         if i == args.warmup:
             cpu0, wall0 = cpu_seconds(), time.perf_counter()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         loss, _ = rm.train_step(model, opt, tokens, targets, oc.max_grad_norm)
         loss_value = loss.item()
-        dt = time.perf_counter() - t0
+        dt, dc = time.perf_counter() - t0, time.process_time() - c0
         losses.append(loss_value)
         if i >= args.warmup:
             times.append(dt)
+            cpu_times.append(dc)
     cpu1, wall1 = cpu_seconds(), time.perf_counter()
     other_cpu_pct = None
     if cpu0 and cpu1:
@@ -189,6 +190,10 @@ def main():
         "step_ms_median": round(median * 1e3, 2),
         "step_ms_mean": round(statistics.fmean(times) * 1e3, 2),
         "step_ms_min": round(min(times) * 1e3, 2),
+        # CPU time of all this process's threads per step. With 1 thread and 1 BLAS thread it is close to the
+        # step time on an idle machine even when other processes compete for the cores; with more threads it
+        # also counts OpenBLAS's spin-waiting.
+        "step_cpu_ms_median": round(statistics.median(cpu_times) * 1e3, 2),
         "params": rm.count_params(model),
         "other_cpu_pct": other_cpu_pct,  # share of the machine used by other processes while timing
         "threads": args.threads,

@@ -13,7 +13,7 @@ import os
 
 if __name__ == "__main__":
     # One thread everywhere, fixed before torch is imported (OpenMP and OpenBLAS read these at load time):
-    # reductions then always run in the same order, which is what makes the file byte-reproducible.
+    # the file then cannot depend on how work is split between threads (measured: it does not, see README).
     # (check_reference.py imports this module and sets its own thread counts to measure their effect.)
     for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[_var] = "1"
@@ -48,7 +48,7 @@ def random_batch(cfg: rm.ModelConfig):
     """Next-token batch from one random sequence of length T+1; a few targets set to the ignore index.
 
     Tokens are i.i.d. Zipf(1) over the vocabulary rather than uniform: uniform targets cannot be learnt, so the
-    ten step losses would only wander around ln V, while a skewed unigram makes them fall (4.1 -> ~3.4), which
+    ten step losses would only wander around ln V, while a skewed unigram makes them fall (4.1 -> ~3.5), which
     shows at a glance that the optimiser moves the model the right way.
     """
     probs = 1.0 / torch.arange(1, cfg.vocab_size + 1, dtype=torch.float32) ** ZIPF_EXPONENT
