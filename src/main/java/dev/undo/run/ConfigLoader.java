@@ -60,7 +60,7 @@ public final class ConfigLoader {
   }
 
   public static List<String> shippedPresets() {
-    return List.of("quick", "paper", "micro");
+    return List.of("quick", "full", "paper", "micro");
   }
 
   /**
