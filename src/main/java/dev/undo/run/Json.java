@@ -32,7 +32,8 @@ public final class Json {
     try {
       Path parent = file.toAbsolutePath().getParent();
       Files.createDirectories(parent);
-      Path tmp = parent.resolve(file.getFileName() + ".tmp");
+      // A unique temp name: two processes writing the same file (e.g. two settings of one run) must not collide.
+      Path tmp = Files.createTempFile(parent, file.getFileName().toString(), ".tmp");
       Files.writeString(tmp, text, StandardCharsets.UTF_8);
       Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     } catch (IOException e) {
