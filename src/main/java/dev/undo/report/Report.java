@@ -53,7 +53,11 @@ public final class Report {
     List<Html.Section> sections = new ArrayList<>();
     for (Setting s : run.settings()) {
       Relearning r = new Relearning(s);
-      List<Figure> figures = Plots.forSetting(r);
+      List<Figure> figures = new ArrayList<>(Plots.forSetting(r));
+      Figure curves = TrainingCurves.pretrain(runDir, s.name());
+      if (curves != null) {
+        figures.add(0, curves);
+      }
       for (Figure f : figures) {
         plots.add(writeAtomic(dir.resolve(f.file()), f.png()));
       }
