@@ -6,8 +6,15 @@ line with tokens/s and the median step time, for comparison with the Java/DJL im
 shapes. It measures; it asserts nothing.
 
 Threads: torch's intra-op pool and the BLAS library's pool are separate, and on this 2-core machine giving both
-2 threads oversubscribes the cores (3-4x slower, see shared/DJL-NOTES.md). So the thread counts are put in the
-environment before torch is imported, and --blas-threads defaults to whatever keeps the total at the core count.
+2 threads oversubscribes the cores (OpenBLAS's idle threads spin while torch's run; 2-3x slower, see
+shared/DJL-NOTES.md). So the thread counts are put in the environment before torch is imported, and
+--blas-threads defaults to cores - threads + 1: a GEMM runs on the calling thread plus the BLAS pool, so this
+keeps the busy threads at the core count. OMP_WAIT_POLICY defaults to PASSIVE (see below). Measured on an idle
+2-core EPYC with Debian's OpenBLAS 0.3.21, at the size above: intra-op 2 + BLAS 1 (the default) 231 ms/step,
+1 + 2 222-237 ms, 1 + 1 263-273 ms, 2 + 2 over 500 ms. With one core taken by another process: 1 + 1 about
+250 ms, 2 + 1 about 260-270 ms with PASSIVE but 0.8-4.8 s with libgomp's spinning default. Without OpenBLAS
+(Debian's reference libblas3 only) a step takes about 3.3 s: install libopenblas0-pthread. The "other_cpu_pct"
+field says how busy the machine was meanwhile; a number measured while something else ran is not a baseline.
 
   /usr/bin/python3 scripts/bench_torch.py --vocab 256 --hidden 128 --layers 4 --heads 4 \\
       --intermediate 512 --seq 128 --batch 16
@@ -57,6 +64,10 @@ args = parse_args()
 os.environ["OMP_NUM_THREADS"] = str(args.threads)
 os.environ["OPENBLAS_NUM_THREADS"] = str(args.blas_threads)
 os.environ["MKL_NUM_THREADS"] = str(args.blas_threads)
+# libgomp's default spins at every barrier: when another process holds one of the two cores, a spinning thread
+# waits for a descheduled one and a step with 2 intra-op threads took 0.8-4.8 s instead of 0.26 s (measured
+# here). PASSIVE waiters sleep instead. Set OMP_WAIT_POLICY=ACTIVE yourself to measure the spinning variant.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import json  # noqa: E402
 import statistics  # noqa: E402
@@ -150,7 +161,9 @@ def main():
         safetensors_io.save(args.save_batches,
                             {"steps.tokens": torch.stack([x for x, _ in batches]),
                              "steps.targets": torch.stack([y for _, y in batches])},
-                            {"generator": "scripts/bench_torch.py", "seed": str(args.seed + 1)})
+                            {"generator": "scripts/bench_torch.py",
+                             "source": f"copied from {args.batches}" if args.batches
+                             else f"torch.randint, torch.Generator().manual_seed({args.seed + 1})"})
 
     cfg = rm.ModelConfig(vocab_size=args.vocab, hidden_size=args.hidden, num_layers=args.layers,
                          num_heads=args.heads, intermediate_size=args.intermediate, max_seq_len=args.seq)
@@ -198,6 +211,7 @@ def main():
         "other_cpu_pct": other_cpu_pct,  # share of the machine used by other processes while timing
         "threads": args.threads,
         "blas_threads": args.blas_threads,
+        "omp_wait_policy": os.environ["OMP_WAIT_POLICY"],
         "config": cfg.to_dict(),
         "batch": args.batch,
         "seq": args.seq,

@@ -208,6 +208,7 @@ def main():
     rows += [("steps.loss", diff(fx["steps.loss"], torch.tensor(losses))),
              ("steps.grad_norm", diff(fx["steps.grad_norm"], torch.tensor(norms))),
              ("final.* (worst tensor)", group_max(diff(fx["final." + n], final[n]) for n in names))]
+    rows += [("final_logits", diff(fx["final_logits"], f64_model(final, cfg, fx["tokens"])[0]))]
     d_final = [(n, diff(fx["final." + n], final[n])[0]) for n in names]
     report("float32 fixture vs float64 re-derivation of MODEL.md:", rows)
     worst = max(d_final, key=lambda t: t[1])
@@ -227,7 +228,7 @@ def main():
     identical = [k for k in fx if torch.equal(fx[k], t32[k])]
     print(f"float32 rebuild vs fixture: {len(identical)}/{len(fx)} tensors bit-identical")
     rows = [(k, diff(t32[k], fx[k])) for k in ("logits", "loss", "hidden.0", "hidden.1", "steps.loss",
-                                                "steps.grad_norm")]
+                                                "steps.grad_norm", "final_logits")]
     rows += [("grad.* (worst tensor)", group_max(diff(t32["grad." + n], fx["grad." + n]) for n in names)),
              ("final.* (worst tensor)", group_max(diff(t32["final." + n], fx["final." + n]) for n in names))]
     report("float32 rebuild vs fixture:", rows)

@@ -103,6 +103,10 @@ def build_fixture(threads: int = 1):
         step_losses.append(l)
         step_norms.append(gn)
     final = {n: p.detach().clone() for n, p in model.named_parameters()}
+    # The trained weights are five times larger than the initial ones, so their activations reach the range
+    # where approximations (tanh GELU, say) that hide at init become visible.
+    with torch.no_grad():
+        final_logits = model(tokens)
 
     tensors = {}
     for n, t in init.items():
@@ -121,6 +125,7 @@ def build_fixture(threads: int = 1):
     tensors["steps.grad_norm"] = torch.stack(step_norms).reshape(NUM_STEPS)
     for n, t in final.items():
         tensors["final." + n] = t
+    tensors["final_logits"] = final_logits
 
     optim_meta = dict(OPTIM.to_dict())
     optim_meta.update({
@@ -145,6 +150,7 @@ def build_fixture(threads: int = 1):
                  f"targets[{MASKED_ROW}, -{MASKED_TAIL}:] = -1 in every batch (ignored by the loss)",
         "grads": "unclipped gradients of `loss` at the init weights",
         "hidden": "hidden.<l> = residual stream after block l (0-based), before the final norm",
+        "final_logits": "final_logits = logits of `tokens` at the final.* weights",
         "steps": str(NUM_STEPS),
         "dtype": "float32",
         "threads": f"{threads} torch intra-op; OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, "

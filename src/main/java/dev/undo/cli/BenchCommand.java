@@ -67,6 +67,10 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--python", defaultValue = "/usr/bin/python3")
   String python;
 
+  @Option(names = "--distill", description = "Also time a distillation step (teacher forward without gradients + "
+      + "student forward KL) on the same batches, and print its throughput next to pretraining's.")
+  boolean distill;
+
   @Override
   public Integer call() throws Exception {
     Engines.start(threads);
@@ -125,6 +129,13 @@ final class BenchCommand implements Callable<Integer> {
           java.put("gemm_gflops", round(gemm));
           java.put("mfu", round(flopsPerToken * tokPerS / 1e9 / gemm));
           java.put("peak_rss_mb", peakRssMb());
+          if (distill) {
+            try (Params teacher = Init.random(cfg, m, 2)) {
+              double dms = median(timeSteps(m, dec, p, teacher, adam, batches));
+              java.put("distill_step_ms_median", round(dms));
+              java.put("distill_tokens_per_s", Math.round(batch * seq / (dms / 1000)));
+            }
+          }
         }
       }
     }
@@ -147,6 +158,11 @@ final class BenchCommand implements Callable<Integer> {
           flopsPerToken * pyTok / 1e9, flopsPerToken * pyTok / 1e9 / gemm);
       System.out.printf("djl / pytorch tokens/s: %.2f%n", ((Number) java.get("tokens_per_s")).doubleValue() / pyTok);
     }
+    if (distill) {
+      System.out.printf("distillation (teacher forward + student KL): %.1f ms/step, %d tokens/s (%.2fx pretraining "
+          + "step time)%n", (double) java.get("distill_step_ms_median"), (long) java.get("distill_tokens_per_s"),
+          (double) java.get("distill_step_ms_median") / (double) java.get("step_ms_median"));
+    }
     System.out.printf("peak RSS: %d MB%n", (long) java.get("peak_rss_mb"));
     ObjectNode out = Json.MAPPER.createObjectNode();
     out.set("djl", Json.MAPPER.valueToTree(java));
@@ -155,6 +171,38 @@ final class BenchCommand implements Callable<Integer> {
     }
     System.out.println(Json.LINE.writeValueAsString(out));
     return 0;
+  }
+
+  /** Times distillation steps: teacher logits (no gradient), forward KL of the student, backward, AdamW. */
+  private double[] timeSteps(NDManager m, Decoder dec, Params student, Params teacher, AdamW adam,
+      long[][] batches) {
+    double[] ms = new double[steps];
+    for (int s = 0; s < warmup + steps; s++) {
+      long t0 = System.nanoTime();
+      try (NDScope scope = new NDScope()) {
+        long[] in = new long[batch * seq];
+        int[] tg = new int[batch * seq];
+        for (int b = 0; b < batch; b++) {
+          for (int t = 0; t < seq; t++) {
+            in[b * seq + t] = batches[s][b * (seq + 1) + t];
+            tg[b * seq + t] = (int) batches[s][b * (seq + 1) + t + 1];
+          }
+        }
+        NDArray tokens = m.create(in, new Shape(batch, seq));
+        Losses.Targets targets = Losses.Targets.of(m, tg, batch, seq);
+        NDArray teacherLogits = dec.logits(teacher, tokens);
+        try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+          gc.backward(Losses.forwardKl(teacherLogits, dec.logits(student, tokens), targets));
+        }
+        adam.clipGradients(student, 1.0);
+        adam.step(student, 1e-3);
+        adam.zeroGradients(student);
+      }
+      if (s >= warmup) {
+        ms[s - warmup] = (System.nanoTime() - t0) / 1e6;
+      }
+    }
+    return ms;
   }
 
   /** Median GFLOP/s of the MLP-shaped GEMM through DJL, the ceiling MFU is measured against. */

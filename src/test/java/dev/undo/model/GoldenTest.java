@@ -31,7 +31,8 @@ class GoldenTest {
   static final double LOSS_TOL = 1e-5;
   static final double GRAD_REL_TOL = 1e-4;
   static final double STEP_LOSS_TOL = 1e-4;
-  static final double WEIGHT_TOL = 1e-4;
+  // AdamW amplifies last-bit gradient differences; the BLAS library alone moves final weights by ~3e-5.
+  static final double WEIGHT_TOL = 2e-4;
 
   static NDManager manager;
   static Map<String, NDArray> fx;
@@ -83,6 +84,16 @@ class GoldenTest {
       m = Math.max(m, Math.abs(x[i] - y[i]));
     }
     return m;
+  }
+
+  @Test
+  void exactGeluMatchesHandValues() {
+    try (NDScope scope = new NDScope()) {
+      float[] g = manager.create(new float[] {1f, -2f, 0f}).getNDArrayInternal().gelu().toFloatArray();
+      assertEquals(0.8413447, g[0], 1e-6); // x·Φ(x), not the tanh approximation (0.8411920)
+      assertEquals(-0.0455003, g[1], 1e-6);
+      assertEquals(0.0, g[2], 0.0);
+    }
   }
 
   private static double maxAbs(NDArray a) {
@@ -158,6 +169,11 @@ class GoldenTest {
         for (String n : Params.names(cfg)) {
           double diff = maxAbsDiff(p.get(n), fx.get("final." + n));
           assertTrue(diff < WEIGHT_TOL, "weights of " + n + " after 10 steps differ by " + diff);
+        }
+        // Logits of the trained weights: tanh-approximate GELU would be off by ~3e-5 here (at init, only 3e-6).
+        try (NDScope scope = new NDScope()) {
+          double diff = maxAbsDiff(d.logits(p, fx.get("tokens")), fx.get("final_logits"));
+          assertTrue(diff < LOGIT_TOL, "logits after 10 steps differ by " + diff);
         }
       }
     }
