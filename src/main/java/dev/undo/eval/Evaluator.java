@@ -165,29 +165,50 @@ public final class Evaluator {
         }
         len[i] = rows[i].length;
       }
+      // Rows leave the batch once they have produced whitespace: only the first whitespace-separated token is
+      // scored, so what follows cannot change the result, and most answers end after two or three tokens.
+      boolean[] finished = new boolean[b];
+      boolean[] started = new boolean[b]; // produced a non-whitespace character already
+      int[] produced = new int[b];
       for (int s = 0; s < maxNew; s++) {
-        int cur = longest + s; // every row's next position is < cur
+        int[] rowsActive = java.util.stream.IntStream.range(0, b).filter(i -> !finished[i]).toArray();
+        if (rowsActive.length == 0) {
+          break;
+        }
+        int cur = 0; // every active row's next position is < cur
+        for (int i : rowsActive) {
+          cur = Math.max(cur, len[i] + s);
+        }
+        int n = rowsActive.length;
         long[] next;
         try (NDScope scope = new NDScope()) {
-          long[] view = new long[b * cur];
-          for (int i = 0; i < b; i++) {
-            System.arraycopy(buf, i * width, view, i * cur, cur);
+          long[] view = new long[n * cur];
+          for (int r = 0; r < n; r++) {
+            System.arraycopy(buf, rowsActive[r] * width, view, r * cur, cur);
           }
-          NDArray tokens = manager.create(view, new Shape(b, cur));
-          NDArray argmax = decoder.logits(p, tokens).argMax(2); // (B, cur)
+          NDArray tokens = manager.create(view, new Shape(n, cur));
+          NDArray argmax = decoder.logits(p, tokens).argMax(2); // (n, cur)
           long[] all = argmax.toLongArray();
-          next = new long[b];
-          for (int i = 0; i < b; i++) {
-            next[i] = all[i * cur + len[i] + s - 1];
+          next = new long[n];
+          for (int r = 0; r < n; r++) {
+            next[r] = all[r * cur + len[rowsActive[r]] + s - 1];
           }
         }
-        for (int i = 0; i < b; i++) {
-          gen[i][s] = (int) next[i];
-          buf[i * width + len[i] + s] = next[i];
+        for (int r = 0; r < n; r++) {
+          int i = rowsActive[r];
+          gen[i][s] = (int) next[r];
+          produced[i] = s + 1;
+          buf[i * width + len[i] + s] = next[r];
+          String piece = tokenizer.decode(new int[] {(int) next[r]});
+          if (!piece.isEmpty() && Character.isWhitespace(piece.charAt(0))) {
+            finished[i] = started[i];
+          } else if (!piece.isEmpty()) {
+            started[i] = true;
+          }
         }
       }
       for (int i = 0; i < b; i++) {
-        out.add(tokenizer.decode(gen[i]));
+        out.add(tokenizer.decode(java.util.Arrays.copyOf(gen[i], produced[i])));
       }
     }
     return out;
