@@ -95,16 +95,8 @@ final class BenchCommand implements Callable<Integer> {
           for (int s = 0; s < total; s++) {
             long t0 = System.nanoTime();
             try (NDScope scope = new NDScope()) {
-              long[] in = new long[batch * seq];
-              int[] tg = new int[batch * seq];
-              for (int b = 0; b < batch; b++) {
-                for (int t = 0; t < seq; t++) {
-                  in[b * seq + t] = batches[s][b * (seq + 1) + t];
-                  tg[b * seq + t] = (int) batches[s][b * (seq + 1) + t + 1];
-                }
-              }
-              NDArray tokens = m.create(in, new Shape(batch, seq));
-              Losses.Targets targets = Losses.Targets.of(m, tg, batch, seq);
+              NDArray tokens = tokens(m, batches[s]);
+              Losses.Targets targets = targets(m, batches[s]);
               try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                 NDArray loss = Losses.crossEntropy(dec.logits(p, tokens), targets);
                 gc.backward(loss);
@@ -173,6 +165,25 @@ final class BenchCommand implements Callable<Integer> {
     return 0;
   }
 
+  /** Inputs of one bench batch: a row of seq + 1 ids gives seq inputs and seq next-token targets. */
+  private NDArray tokens(NDManager m, long[] rows) {
+    long[] in = new long[batch * seq];
+    for (int b = 0; b < batch; b++) {
+      System.arraycopy(rows, b * (seq + 1), in, b * seq, seq);
+    }
+    return m.create(in, new Shape(batch, seq));
+  }
+
+  private Losses.Targets targets(NDManager m, long[] rows) {
+    int[] tg = new int[batch * seq];
+    for (int b = 0; b < batch; b++) {
+      for (int t = 0; t < seq; t++) {
+        tg[b * seq + t] = (int) rows[b * (seq + 1) + t + 1];
+      }
+    }
+    return Losses.Targets.of(m, tg, batch, seq);
+  }
+
   /** Times distillation steps: teacher logits (no gradient), forward KL of the student, backward, AdamW. */
   private double[] timeSteps(NDManager m, Decoder dec, Params student, Params teacher, AdamW adam,
       long[][] batches) {
@@ -180,16 +191,8 @@ final class BenchCommand implements Callable<Integer> {
     for (int s = 0; s < warmup + steps; s++) {
       long t0 = System.nanoTime();
       try (NDScope scope = new NDScope()) {
-        long[] in = new long[batch * seq];
-        int[] tg = new int[batch * seq];
-        for (int b = 0; b < batch; b++) {
-          for (int t = 0; t < seq; t++) {
-            in[b * seq + t] = batches[s][b * (seq + 1) + t];
-            tg[b * seq + t] = (int) batches[s][b * (seq + 1) + t + 1];
-          }
-        }
-        NDArray tokens = m.create(in, new Shape(batch, seq));
-        Losses.Targets targets = Losses.Targets.of(m, tg, batch, seq);
+        NDArray tokens = tokens(m, batches[s]);
+        Losses.Targets targets = targets(m, batches[s]);
         NDArray teacherLogits = dec.logits(teacher, tokens);
         try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
           gc.backward(Losses.forwardKl(teacherLogits, dec.logits(student, tokens), targets));
