@@ -20,7 +20,8 @@ class ConfigLoaderTest {
   void quickPresetOverridesDefaults() {
     ExperimentConfig c = ExperimentConfig.from(ConfigLoader.resolve("quick", Map.of()));
     assertEquals(20, c.arithmetic().data().addSubMax());
-    assertEquals(0.5, c.arithmetic().data().arithmetic());
+    assertEquals(0.75, c.arithmetic().data().arithmetic());
+    assertEquals(0.2, c.arithmetic().data().wordProblemFraction());
     // Untouched keys keep defaults.
     assertEquals(0.1, c.arithmetic().pretrain().weightDecay());
   }
