@@ -3,7 +3,6 @@ package dev.undo.train;
 import dev.undo.run.MetricsLog;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.function.LongConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
@@ -78,11 +77,4 @@ public final class Listeners {
     boolean run(long completedSteps);
   }
 
-  /** Adapts a plain consumer to a {@link StepAction} that never stops. */
-  public static StepAction always(LongConsumer c) {
-    return s -> {
-      c.accept(s);
-      return false;
-    };
-  }
 }
