@@ -76,5 +76,4 @@ public final class Listeners {
   public interface StepAction {
     boolean run(long completedSteps);
   }
-
 }
