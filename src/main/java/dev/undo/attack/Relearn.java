@@ -362,7 +362,7 @@ public final class Relearn {
   /** File names of runs. */
   static final class Sweepless {
     static String name(double lr, long seed) {
-      return String.format(Locale.ROOT, "lr%.0e_s%d", lr, seed).replace("+", "");
+      return "lr" + dev.undo.run.Names.lr(lr) + "_s" + seed;
     }
   }
 }

@@ -137,7 +137,7 @@ public final class Sweep {
   }
 
   public static String format(double lr) {
-    return String.format(Locale.ROOT, "%.0e", lr).replace("+", "");
+    return dev.undo.run.Names.lr(lr);
   }
 
   /** Reads the teacher chosen by a finished sweep. */
