@@ -113,10 +113,8 @@ public final class TrainingRun {
         if (stop != null && stop.satisfied(m0)) {
           // Already there (e.g. a student initialised as a copy of its teacher): no step is needed.
           ruleMet[0] = true;
-          double wall = (System.nanoTime() - t0) / 1e9;
-          Compute c = compute(spec, cfg, 0, evals[0], eval.forwardTokens()).withWallSeconds(wall);
-          Checkpoint.save(stage.checkpoint(), cfg, params, tok, provenance.apply(c), adam, 0L);
-          Json.writeAtomic(stage.file("timing.json"), new Timing(wall, evals[0], true));
+          Compute c = persist(stage, spec, cfg, params, tok, provenance, adam, eval, 0, evals[0],
+              (System.nanoTime() - t0) / 1e9, true);
           for (String n : names) {
             params.get(n).setRequiresGradient(false);
           }
@@ -141,10 +139,8 @@ public final class TrainingRun {
         return false;
       }));
       trainer.addListener(Listeners.every(spec.checkpointEvery(), spec.steps(), done -> {
-        double wall = before.wallSeconds() + (System.nanoTime() - t0) / 1e9;
-        Compute c = compute(spec, cfg, done, evals[0], eval.forwardTokens()).withWallSeconds(wall);
-        Checkpoint.save(stage.checkpoint(), cfg, params, tok, provenance.apply(c), adam, done);
-        Json.writeAtomic(stage.file("timing.json"), new Timing(wall, evals[0], done == spec.steps()));
+        persist(stage, spec, cfg, params, tok, provenance, adam, eval, done, evals[0],
+            before.wallSeconds() + (System.nanoTime() - t0) / 1e9, done == spec.steps());
         return false;
       }));
       trainer.addListener(Listeners.progress(spec.task(), start, spec.steps(), spec.progress()));
@@ -152,10 +148,8 @@ public final class TrainingRun {
       long done = lastStep + 1;
       if (ruleMet[0] || done == startStep) {
         // Stopped between checkpoints (or nothing to run): write the final state now.
-        double wall = before.wallSeconds() + (System.nanoTime() - t0) / 1e9;
-        Compute c = compute(spec, cfg, done, evals[0], eval.forwardTokens()).withWallSeconds(wall);
-        Checkpoint.save(stage.checkpoint(), cfg, params, tok, provenance.apply(c), adam, done);
-        Json.writeAtomic(stage.file("timing.json"), new Timing(wall, evals[0], true));
+        persist(stage, spec, cfg, params, tok, provenance, adam, eval, done, evals[0],
+            before.wallSeconds() + (System.nanoTime() - t0) / 1e9, true);
       }
       if (last.isEmpty()) {
         last.putAll(eval.evaluate(params));
@@ -196,6 +190,19 @@ public final class TrainingRun {
     SimulatedCrash(String m) {
       super(m);
     }
+  }
+
+  /**
+   * Writes the resumable state after {@code done} steps: checkpoint (weights, AdamW, step, provenance with the
+   * compute so far) and {@code timing.json} ({@code finished}: no more steps are to run). Returns that compute.
+   */
+  private static Compute persist(StageDir stage, Spec spec, ModelConfig cfg, Params params, Tokenizer tok,
+      Function<Compute, ObjectNode> provenance, AdamW adam, Evaluation eval, long done, long evals, double wall,
+      boolean finished) {
+    Compute c = compute(spec, cfg, done, evals, eval.forwardTokens()).withWallSeconds(wall);
+    Checkpoint.save(stage.checkpoint(), cfg, params, tok, provenance.apply(c), adam, done);
+    Json.writeAtomic(stage.file("timing.json"), new Timing(wall, evals, finished));
+    return c;
   }
 
   /** The metrics of the last evaluation record in the stage's metrics log. */
