@@ -1,12 +1,10 @@
 package dev.undo.attack;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.training.GradientCollector;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.undo.data.Kind;
@@ -21,6 +19,7 @@ import dev.undo.run.Json;
 import dev.undo.run.SettingData;
 import dev.undo.run.SourceModel;
 import dev.undo.train.AdamW;
+import dev.undo.train.Autograd;
 import dev.undo.train.Checkpoint;
 import dev.undo.train.Losses;
 import java.nio.file.Path;
@@ -236,7 +235,7 @@ public final class Probe {
       try (AdamW opt = new AdamW(new AdamW.Hyper(0.9, 0.999, 1e-8, 1e-3), w, w.names(), pm)) {
         for (int s = 0; s < STEPS; s++) {
           try (NDScope scope = new NDScope()) {
-            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            try (Autograd gc = Autograd.record()) {
               NDArray logits = Decoder.linear(xtr, w.get("probe.weight")).add(w.get("probe.bias"))
                   .expandDims(0);
               gc.backward(Losses.crossEntropy(logits, t));

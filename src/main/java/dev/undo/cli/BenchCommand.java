@@ -5,9 +5,14 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.training.GradientCollector;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.undo.data.ArithmeticConfig;
+import dev.undo.data.ArithmeticGenerator;
+import dev.undo.data.Kind;
+import dev.undo.data.Op;
+import dev.undo.data.Tokenizer;
+import dev.undo.eval.Evaluator;
 import dev.undo.model.Decoder;
 import dev.undo.model.Engines;
 import dev.undo.model.Init;
@@ -17,6 +22,7 @@ import dev.undo.model.Safetensors;
 import dev.undo.run.Compute;
 import dev.undo.run.Json;
 import dev.undo.train.AdamW;
+import dev.undo.train.Autograd;
 import dev.undo.train.Losses;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -71,6 +77,11 @@ final class BenchCommand implements Callable<Integer> {
       + "student forward KL) on the same batches, and print its throughput next to pretraining's.")
   boolean distill;
 
+  @Option(names = "--decode", description = "Also time greedy decoding of the paper's arithmetic evaluation set "
+      + "(100 equations and 100 held-out word problems per operation, 6 new tokens each) with and without the "
+      + "key-value cache, and check both give the same answers.")
+  boolean decode;
+
   @Override
   public Integer call() throws Exception {
     Engines.start(threads);
@@ -97,7 +108,7 @@ final class BenchCommand implements Callable<Integer> {
             try (NDScope scope = new NDScope()) {
               NDArray tokens = tokens(m, batches[s]);
               Losses.Targets targets = targets(m, batches[s]);
-              try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+              try (Autograd gc = Autograd.record()) {
                 NDArray loss = Losses.crossEntropy(dec.logits(p, tokens), targets);
                 gc.backward(loss);
               }
@@ -155,6 +166,13 @@ final class BenchCommand implements Callable<Integer> {
           + "step time)%n", (double) java.get("distill_step_ms_median"), (long) java.get("distill_tokens_per_s"),
           (double) java.get("distill_step_ms_median") / (double) java.get("step_ms_median"));
     }
+    if (decode) {
+      Map<String, Object> dm = timeDecoding();
+      java.put("decode", dm);
+      System.out.printf("greedy decoding, %d prompts x %d new tokens (max_seq_len 192): cached %.2f s, uncached "
+          + "%.2f s (%.1fx); same answers: %s%n", dm.get("prompts"), dm.get("new_tokens"), dm.get("cached_s"),
+          dm.get("uncached_s"), (double) dm.get("uncached_s") / (double) dm.get("cached_s"), dm.get("same"));
+    }
     System.out.printf("peak RSS: %d MB%n", (long) java.get("peak_rss_mb"));
     ObjectNode out = Json.MAPPER.createObjectNode();
     out.set("djl", Json.MAPPER.valueToTree(java));
@@ -163,6 +181,42 @@ final class BenchCommand implements Callable<Integer> {
     }
     System.out.println(Json.LINE.writeValueAsString(out));
     return 0;
+  }
+
+  /** Greedy decoding of the arithmetic evaluation prompts on a random model, cached and uncached (best of 3). */
+  private Map<String, Object> timeDecoding() {
+    List<String> prompts = new ArrayList<>();
+    ArithmeticGenerator gen = new ArithmeticGenerator(ArithmeticConfig.paper());
+    for (Op op : Op.values()) {
+      for (Kind kind : Kind.values()) {
+        gen.evalSet(op, kind, 100, 7).forEach(pr -> prompts.add(pr.prompt()));
+      }
+    }
+    Tokenizer tok = Tokenizer.build(prompts, 1);
+    ModelConfig cfg = ModelConfig.named(size, tok.vocabSize(), 192);
+    int newTokens = 6;
+    Map<String, Object> r = new LinkedHashMap<>();
+    try (NDManager m = NDManager.newBaseManager(); Params p = Init.random(cfg, m, 3); Decoder dec = new Decoder(cfg, m)) {
+      Evaluator ev = new Evaluator(dec, tok, m, 100);
+      double cached = Double.MAX_VALUE;
+      double uncached = Double.MAX_VALUE;
+      List<String> a = null;
+      List<String> b = null;
+      for (int rep = 0; rep < 3; rep++) {
+        long t0 = System.nanoTime();
+        a = ev.greedy(p, prompts, newTokens);
+        cached = Math.min(cached, (System.nanoTime() - t0) / 1e9);
+        t0 = System.nanoTime();
+        b = ev.greedyNoCache(p, prompts, newTokens);
+        uncached = Math.min(uncached, (System.nanoTime() - t0) / 1e9);
+      }
+      r.put("prompts", prompts.size());
+      r.put("new_tokens", newTokens);
+      r.put("cached_s", round(cached));
+      r.put("uncached_s", round(uncached));
+      r.put("same", a.equals(b));
+    }
+    return r;
   }
 
   /** Inputs of one bench batch: a row of seq + 1 ids gives seq inputs and seq next-token targets. */
@@ -194,7 +248,7 @@ final class BenchCommand implements Callable<Integer> {
         NDArray tokens = tokens(m, batches[s]);
         Losses.Targets targets = targets(m, batches[s]);
         NDArray teacherLogits = dec.logits(teacher, tokens);
-        try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+        try (Autograd gc = Autograd.record()) {
           gc.backward(Losses.forwardKl(teacherLogits, dec.logits(student, tokens), targets));
         }
         adam.clipGradients(student, 1.0);

@@ -141,8 +141,79 @@ public final class Evaluator {
     }
   }
 
-  /** Greedy continuation of each prompt by {@code maxNew} tokens (prompts longer than the context keep their end). */
+  /**
+   * Greedy continuation of each prompt by up to {@code maxNew} tokens (prompts longer than the context keep their
+   * end); a row stops once it has produced whitespace after its first non-whitespace character, since only the
+   * first whitespace-separated token is scored. Prompts are left-padded and decoded with a key-value cache: one
+   * forward over the prompts, then one position per new token.
+   */
   public List<String> greedy(Params p, List<String> prompts, int maxNew) {
+    int maxLen = decoder.config().maxSeqLen();
+    List<String> out = new ArrayList<>();
+    for (int start = 0; start < prompts.size(); start += batchSize) {
+      int b = Math.min(batchSize, prompts.size() - start);
+      int[][] rows = new int[b][];
+      int longest = 0;
+      for (int i = 0; i < b; i++) {
+        int[] ids = tokenizer.encode(prompts.get(start + i));
+        int keep = Math.min(ids.length, maxLen - maxNew);
+        rows[i] = java.util.Arrays.copyOfRange(ids, ids.length - keep, ids.length);
+        longest = Math.max(longest, keep);
+      }
+      int[] pad = new int[b];
+      long[] buf = new long[b * longest]; // left-padded with token 0, which no real query can see
+      for (int i = 0; i < b; i++) {
+        pad[i] = longest - rows[i].length;
+        for (int j = 0; j < rows[i].length; j++) {
+          buf[i * longest + pad[i] + j] = rows[i][j];
+        }
+      }
+      int[][] gen = new int[b][maxNew];
+      int[] produced = new int[b];
+      boolean[] finished = new boolean[b];
+      boolean[] started = new boolean[b];
+      try (Decoder.KvCache cache = new Decoder.KvCache(decoder.config().numLayers(), pad)) {
+        long[] input = buf;
+        for (int s = 0; s < maxNew; s++) {
+          long[] next;
+          try (NDScope scope = new NDScope()) {
+            NDArray tokens = manager.create(input, new Shape(b, input.length / b));
+            next = decoder.extend(p, tokens, cache).argMax(1).toLongArray();
+            cache.commit();
+          }
+          boolean all = true;
+          for (int i = 0; i < b; i++) {
+            if (finished[i]) {
+              continue;
+            }
+            gen[i][s] = (int) next[i];
+            produced[i] = s + 1;
+            String piece = tokenizer.decode(new int[] {(int) next[i]});
+            if (!piece.isEmpty() && Character.isWhitespace(piece.charAt(0))) {
+              finished[i] = started[i];
+            } else if (!piece.isEmpty()) {
+              started[i] = true;
+            }
+            all &= finished[i];
+          }
+          if (all) {
+            break;
+          }
+          input = next;
+        }
+      }
+      for (int i = 0; i < b; i++) {
+        out.add(tokenizer.decode(java.util.Arrays.copyOf(gen[i], produced[i])));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The same greedy decoding without a cache: right-padded rows, the whole prefix recomputed for every new token,
+   * finished rows leaving the batch. Slower; kept as the reference the cached decoder is tested against.
+   */
+  public List<String> greedyNoCache(Params p, List<String> prompts, int maxNew) {
     int maxLen = decoder.config().maxSeqLen();
     List<String> out = new ArrayList<>();
     for (int start = 0; start < prompts.size(); start += batchSize) {

@@ -139,7 +139,14 @@ public final class Decoder implements AutoCloseable {
     NDArray mask = t == cfg.maxSeqLen() ? causalMask : causalMask.get(new NDIndex("0:" + t + ", 0:" + t));
     NDArray scores = q.mul(queryScale).matMul(k.transpose(0, 1, 3, 2)).add(mask); // (B, H, T, T)
     NDArray att = scores.softmax(-1).matMul(v); // (B, H, T, hd)
-    NDArray merged = att.transpose(0, 2, 1, 3).reshape(b, t, d); // (B, T, d)
+    return finishBlock(p, pre, x, att);
+  }
+
+  /** The rest of a block after attention weights are applied: merge heads, o_proj, sandwich norms, gated MLP. */
+  private NDArray finishBlock(Params p, String pre, NDArray x, NDArray att) {
+    long b = x.getShape().get(0);
+    long t = x.getShape().get(1);
+    NDArray merged = att.transpose(0, 2, 1, 3).reshape(b, t, cfg.hiddenSize()); // (B, T, d)
     NDArray o = linear(merged, p.get(pre + "self_attn.o_proj.weight"));
     x = x.add(rmsNorm(o, p.get(pre + "post_attention_layernorm.weight")));
 
@@ -148,6 +155,143 @@ public final class Decoder implements AutoCloseable {
     NDArray up = linear(n2, p.get(pre + "mlp.up_proj.weight"));
     NDArray m = linear(gate.mul(up), p.get(pre + "mlp.down_proj.weight"));
     return x.add(rmsNorm(m, p.get(pre + "post_feedforward_layernorm.weight")));
+  }
+
+  /**
+   * Keys and values of every layer, for decoding one token at a time without recomputing the prefix (evaluation
+   * only: no gradients). Rows are left-padded: row {@code b} has {@code pad[b]} pad tokens first, its real tokens
+   * take RoPE positions 0, 1, … as in an unpadded forward, and no real query ever attends to a pad key. Arrays of
+   * a step are created inside the caller's {@link ai.djl.ndarray.NDScope}; {@link #commit()} takes the new keys
+   * and values out of that scope (and frees the previous ones), {@link #close()} frees the last.
+   */
+  public static final class KvCache implements AutoCloseable {
+    private final int[] pad;
+    private final NDArray[] k;
+    private final NDArray[] v;
+    private final NDArray[] nextK;
+    private final NDArray[] nextV;
+    private int length;
+
+    public KvCache(int numLayers, int[] pad) {
+      this.pad = pad.clone();
+      this.k = new NDArray[numLayers];
+      this.v = new NDArray[numLayers];
+      this.nextK = new NDArray[numLayers];
+      this.nextV = new NDArray[numLayers];
+    }
+
+    /** Positions held (pads included). */
+    public int length() {
+      return length;
+    }
+
+    void stage(int layer, NDArray keys, NDArray values) {
+      nextK[layer] = keys;
+      nextV[layer] = values;
+    }
+
+    /** Keeps the keys and values of the step just run (past the caller's scope) and frees the previous ones. */
+    public void commit() {
+      for (int l = 0; l < k.length; l++) {
+        if (nextK[l] == null) {
+          throw new IllegalStateException("commit() without a forward step");
+        }
+        ai.djl.ndarray.NDScope.unregister(nextK[l], nextV[l]);
+        if (k[l] != null) {
+          k[l].close();
+          v[l].close();
+        }
+        k[l] = nextK[l];
+        v[l] = nextV[l];
+        nextK[l] = null;
+        nextV[l] = null;
+      }
+      length = (int) k[0].getShape().get(2);
+    }
+
+    @Override
+    public void close() {
+      for (int l = 0; l < k.length; l++) {
+        if (k[l] != null) {
+          k[l].close();
+          v[l].close();
+          k[l] = null;
+          v[l] = null;
+        }
+      }
+    }
+  }
+
+  /**
+   * Runs new tokens {@code (B, T)} through the model on top of {@code cache} (empty for the prompt, then one token
+   * per call) and returns the logits of the last new position, {@code (B, V)}. Stages the extended keys and values
+   * in the cache; call {@link KvCache#commit()} before the caller's scope closes.
+   */
+  public NDArray extend(Params p, NDArray tokens, KvCache cache) {
+    long b = tokens.getShape().get(0);
+    int t = (int) tokens.getShape().get(1);
+    int past = cache.length;
+    int total = past + t;
+    if (b != cache.pad.length) {
+      throw new IllegalArgumentException("batch " + b + " does not match the cache's " + cache.pad.length + " rows");
+    }
+    if (total > cfg.maxSeqLen()) {
+      throw new IllegalArgumentException("sequence length " + total + " exceeds model.max_seq_len " + cfg.maxSeqLen());
+    }
+    long[] pos = new long[(int) b * t];
+    float[] mask = new float[(int) b * t * total];
+    for (int r = 0; r < b; r++) {
+      for (int i = 0; i < t; i++) {
+        int q = past + i; // absolute column of this query
+        pos[r * t + i] = Math.max(0, q - cache.pad[r]);
+        for (int j = 0; j < total; j++) {
+          // Causal, and pad keys hidden; a pad query sees itself so its (unused) row stays finite.
+          boolean visible = j <= q && (j >= cache.pad[r] || j == q);
+          mask[(r * t + i) * total + j] = visible ? 0f : Float.NEGATIVE_INFINITY;
+        }
+      }
+    }
+    NDManager m = tokens.getManager();
+    NDArray positions = m.create(pos, new Shape(b, t));
+    NDArray cosT = embedRows(positions, cos).reshape(b, 1, t, cfg.headDim());
+    NDArray sinT = embedRows(positions, sin).reshape(b, 1, t, cfg.headDim());
+    NDArray maskT = m.create(mask, new Shape(b, 1, t, total));
+    NDArray x = embed(p, tokens);
+    for (int l = 0; l < cfg.numLayers(); l++) {
+      x = blockCached(p, l, x, cosT, sinT, maskT, cache);
+    }
+    NDArray last = x.get(new NDIndex(":, " + (t - 1) + ", :")); // (B, d)
+    return head(p, last);
+  }
+
+  private static NDArray embedRows(NDArray ids, NDArray table) {
+    return ids.getNDArrayInternal().embedding(ids, table, SparseFormat.DENSE).singletonOrThrow();
+  }
+
+  /** {@link #block} over new positions only, attending to the cached keys and values as well. */
+  private NDArray blockCached(Params p, int layer, NDArray x, NDArray cosT, NDArray sinT, NDArray mask,
+      KvCache cache) {
+    String pre = "layers." + layer + ".";
+    long b = x.getShape().get(0);
+    long t = x.getShape().get(1);
+    int h = cfg.numHeads();
+    int hd = cfg.headDim();
+    int d = cfg.hiddenSize();
+
+    NDArray n = rmsNorm(x, p.get(pre + "input_layernorm.weight"));
+    NDArray q = heads(linear(n, p.get(pre + "self_attn.q_proj.weight")), b, t, h, hd);
+    NDArray k = heads(linear(n, p.get(pre + "self_attn.k_proj.weight")), b, t, h, hd);
+    NDArray v = heads(linear(n, p.get(pre + "self_attn.v_proj.weight")), b, t, h, hd);
+    q = rope(q, cosT, sinT);
+    k = rope(k, cosT, sinT);
+    if (cache.k[layer] != null) {
+      k = cache.k[layer].concat(k, 2);
+      v = cache.v[layer].concat(v, 2);
+    }
+    cache.stage(layer, k, v);
+    NDArray scores = q.mul(queryScale).matMul(k.transpose(0, 1, 3, 2)).add(mask); // (B, H, T, past + T)
+    NDArray att = scores.softmax(-1).matMul(v);
+    return finishBlock(p, pre, x, att);
   }
 
   private static NDArray heads(NDArray x, long b, long t, int h, int hd) {

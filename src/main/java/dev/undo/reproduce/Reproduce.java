@@ -10,12 +10,17 @@ import dev.undo.run.ConfigLoader;
 import dev.undo.run.ExperimentConfig;
 import dev.undo.run.Json;
 import dev.undo.run.Provenance;
+import dev.undo.train.Autograd;
 import dev.undo.undo.Distill;
 import dev.undo.unlearn.Sweep;
 import dev.undo.unlearn.Unlearn;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -33,11 +38,14 @@ import java.util.function.Supplier;
 public final class Reproduce {
   private Reproduce() {}
 
-  /** One step of the plan: a name for the progress display and the work. */
-  record Step(String name, Runnable work) {}
+  /** One step of the plan: an id (its folder), a name for the progress display, the steps it needs, the work. */
+  record Step(String id, String name, List<String> deps, Runnable work) {}
 
   public static Path run(ExperimentConfig cfg, ObjectNode tree, List<String> settings, Path out, boolean progress) {
     long t0 = System.nanoTime();
+    double before = previousWall(out);
+    int workers = workers(cfg);
+    boolean bars = progress && workers == 1; // side-by-side stages print start/done lines instead of bars
     ExperimentConfig.ReproduceSpec r = cfg.reproduce();
     Map<String, List<Model>> models = new LinkedHashMap<>();
     List<Step> plan = new ArrayList<>();
@@ -48,11 +56,11 @@ public final class Reproduce {
       for (long seed : r.seeds()) {
         ObjectNode t = tree.deepCopy();
         t.put("seed", seed);
-        planSetting(ExperimentConfig.from(t), t, setting, seed, out, list, plan, progress);
+        planSetting(ExperimentConfig.from(t), t, setting, seed, out, list, plan, bars);
       }
     }
-    execute(plan, out);
-    double wall = (System.nanoTime() - t0) / 1e9 + previousWall(out);
+    execute(plan, out, workers);
+    double wall = before + (System.nanoTime() - t0) / 1e9;
     Json.writeAtomic(out.resolve("manifest.json"), manifest(cfg, out, models, wall));
     return out.resolve("manifest.json");
   }
@@ -86,16 +94,16 @@ public final class Reproduce {
     String root = setting + "/s" + seed;
     Path dir = out.resolve(root);
     Model base = add(models, new Model("base", "base", null, null, seed, root + "/base", root + "/attack/base"));
-    plan.add(new Step(setting + " pretrain base", () ->
+    plan.add(new Step(base.stage, setting + " pretrain base", List.of(), () ->
         Pretrain.run(cfg, tree, setting, false, dir.resolve("base"), progress)));
     Model filtered = add(models, new Model("filtered", "filtered", null, null, seed, root + "/filtered",
         root + "/attack/filtered"));
-    plan.add(new Step(setting + " pretrain data-filtered", () ->
+    plan.add(new Step(filtered.stage, setting + " pretrain data-filtered", List.of(), () ->
         Pretrain.run(cfg, tree, setting, true, dir.resolve("filtered"), progress)));
     Model oracle = add(models, new Model("oracle", "oracle", null, null, seed, root + "/oracle",
         root + "/attack/oracle"));
     oracle.ancestors.add(root + "/filtered");
-    plan.add(new Step(setting + " oracle (filtered -> random init)", () ->
+    plan.add(new Step(oracle.stage, setting + " oracle (filtered -> random init)", List.of(filtered.stage), () ->
         Distill.run(cfg, tree, dir.resolve("filtered"), new Distill.StudentInit("random", null), 1, 0,
             s.distill().stopRule(), dir.resolve("oracle"), progress)));
     Model om = add(models, new Model("oracle_matching", "oracle_matching", null, null, seed,
@@ -105,13 +113,15 @@ public final class Reproduce {
     ObjectNode omTree = tree.deepCopy();
     ConfigLoader.set(omTree, setting + ".distill.max_steps", Long.toString(r.oracleMatchingSteps()));
     ExperimentConfig omCfg = ExperimentConfig.from(omTree);
-    plan.add(new Step(setting + " oracle matching (base -> oracle outputs)", () ->
+    plan.add(new Step(om.stage, setting + " oracle matching (base -> oracle outputs)",
+        List.of(base.stage, oracle.stage), () ->
         Distill.run(omCfg, omTree, dir.resolve("oracle"), new Distill.StudentInit("checkpoint", dir.resolve("base")),
             0, 0, "fixed", dir.resolve("oracle_matching"), progress)));
 
     List<String> methods = new ArrayList<>(r.methods());
     methods.addAll(r.variants());
     Map<String, Supplier<Path>> teachers = new LinkedHashMap<>();
+    Map<String, String> producer = new LinkedHashMap<>(); // model name -> the step that makes it
     for (String method : methods) {
       String[] parts = method.split("\\+");
       String baseMethod = parts[0];
@@ -128,17 +138,20 @@ public final class Reproduce {
       Path sweepDir = dir.resolve(mDir);
       Supplier<Path> teacher = () -> Sweep.selected(sweepDir);
       teachers.put(method, teacher);
-      List<Double> lrs = r.sweep() ? s.unlearn().sweepLrs() : List.of(s.unlearn().lr());
-      plan.add(new Step(setting + " unlearn " + method + " (" + lrs.size() + " LRs)", () ->
-          Sweep.run(mCfg, mTree, baseMethod, lrs, dir.resolve("base"), sweepDir, progress)));
+      List<Double> lrs = r.sweep() ? mCfg.setting(setting).unlearn().sweepLrs(baseMethod)
+          : List.of(s.unlearn().lr());
+      String sweepStep = root + "/" + mDir;
+      plan.add(new Step(sweepStep, setting + " unlearn " + method + " (" + lrs.size() + " LRs)", List.of(base.stage),
+          () -> Sweep.run(mCfg, mTree, baseMethod, lrs, dir.resolve("base"), sweepDir, progress)));
       Model u = add(models, new Model("unlearn_" + method, "unlearn", method, null, seed, null,
           root + "/attack/unlearn_" + method.replace('+', '_')));
       u.ancestors.add(root + "/" + mDir);
+      producer.put(u.name, sweepStep);
       Model uad = add(models, new Model("unlearn_distill_" + method, "unlearn_distill", method, 1.0, seed,
           root + "/unlearn_distill/" + method.replace('+', '_'),
           root + "/attack/unlearn_distill_" + method.replace('+', '_')));
       uad.ancestors.add(root + "/" + mDir);
-      plan.add(new Step(setting + " Unlearn-and-Distill " + method, () ->
+      plan.add(new Step(uad.stage, setting + " Unlearn-and-Distill " + method, List.of(sweepStep), () ->
           Distill.run(cfg, tree, teacher.get(), new Distill.StudentInit("random", null), 1, 0, s.distill().stopRule(),
               out.resolve(uad.stage), progress)));
     }
@@ -152,7 +165,8 @@ public final class Reproduce {
           root + "/undo/" + r.undoMethod().replace('+', '_') + "_a" + a,
           root + "/attack/undo_" + r.undoMethod().replace('+', '_') + "_a" + a));
       m.ancestors.add(root + "/unlearn/" + r.undoMethod().replace('+', '_'));
-      plan.add(new Step(setting + " UNDO " + r.undoMethod() + " alpha=" + a, () ->
+      plan.add(new Step(m.stage, setting + " UNDO " + r.undoMethod() + " alpha=" + a,
+          List.of(root + "/unlearn/" + r.undoMethod().replace('+', '_')), () ->
           Distill.run(cfg, tree, teachers.get(r.undoMethod()).get(), new Distill.StudentInit("noised", null), alpha,
               s.distill().beta(), s.distill().stopRule(), out.resolve(m.stage), progress)));
     }
@@ -162,7 +176,12 @@ public final class Reproduce {
       if (m.seed != seed) {
         continue;
       }
-      plan.add(new Step(setting + " attack " + m.name, () -> {
+      List<String> deps = new ArrayList<>(List.of(base.stage, filtered.stage));
+      String made = m.stage != null ? m.stage : producer.get(m.name);
+      if (!deps.contains(made)) {
+        deps.add(made);
+      }
+      plan.add(new Step(m.attack, setting + " attack " + m.name, deps, () -> {
         Path modelDir = m.stage != null ? out.resolve(m.stage) : teacherOf(out, m);
         Relearn.run(cfg, tree, modelDir, out.resolve(m.attack), o, threshold(dir, setting), progress);
       }));
@@ -187,24 +206,129 @@ public final class Reproduce {
     return (b.path("metrics").path(key).asDouble() + f.path("metrics").path(key).asDouble()) / 2;
   }
 
-  /** Runs the plan with a "stage i of n" line and an ETA from the time of the stages that did work. */
-  static void execute(List<Step> plan, Path out) {
-    long workNanos = 0;
-    int worked = 0;
-    for (int i = 0; i < plan.size(); i++) {
-      Step st = plan.get(i);
-      String eta = worked == 0 ? "?" : duration((long) ((double) workNanos / worked * (plan.size() - i)));
-      System.err.printf(Locale.ROOT, "[%d/%d] %s (ETA %s)%n", i + 1, plan.size(), st.name(), eta);
-      long t = System.nanoTime();
-      st.work().run();
-      long spent = System.nanoTime() - t;
-      if (spent > 2_000_000_000L) { // a skipped (DONE) stage takes well under a second
-        workNanos += spent;
-        worked++;
+  /**
+   * Runs the plan on {@code workers} threads: a step starts once the steps it depends on are done, the first ready
+   * step in plan order first. Each stage's numbers depend only on its inputs, seed and intra-op thread count, not on
+   * what runs beside it, so the schedule does not change results. Prints a line when a stage starts and ends, with
+   * an ETA from the stages that did work; a failed stage stops new starts and is rethrown once the running ones end.
+   */
+  static void execute(List<Step> plan, Path out, int workers) {
+    Map<String, Step> byId = new LinkedHashMap<>();
+    for (Step st : plan) {
+      if (byId.put(st.id(), st) != null) {
+        throw new IllegalStateException("two plan steps share the id " + st.id());
       }
-      Json.writeAtomic(out.resolve("progress.json"), Map.of("done", i + 1, "of", plan.size(), "last", st.name(),
-          "wall_seconds", previousWall(out) + spent / 1e9));
     }
+    for (Step st : plan) {
+      for (String d : st.deps()) {
+        if (!byId.containsKey(d)) {
+          throw new IllegalStateException("plan step " + st.id() + " depends on unknown step " + d);
+        }
+      }
+    }
+    double before = previousWall(out);
+    long t0 = System.nanoTime();
+    Object lock = new Object();
+    Set<String> done = new HashSet<>();
+    Set<String> started = new HashSet<>();
+    List<String> running = new ArrayList<>();
+    long[] work = {0, 0}; // nanos spent in stages that did work, and how many
+    Throwable[] failure = {null};
+    ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, workers), r -> {
+      Thread t = new Thread(() -> {
+        Autograd.off(); // libtorch records gradients on new threads by default; stages turn it on when they train
+        r.run();
+      }, "reproduce-worker");
+      t.setDaemon(true);
+      return t;
+    });
+    try {
+      synchronized (lock) {
+        while (done.size() < plan.size()) {
+          if (failure[0] == null) {
+            for (Step st : plan) {
+              if (running.size() >= workers) {
+                break;
+              }
+              if (started.contains(st.id()) || !done.containsAll(st.deps())) {
+                continue;
+              }
+              started.add(st.id());
+              running.add(st.name());
+              System.err.printf(Locale.ROOT, "[%d/%d] start %s%s%n", started.size(), plan.size(), st.name(),
+                  running.size() > 1 ? "  (running: " + String.join(", ", running) + ")" : "");
+              pool.execute(() -> {
+                long t = System.nanoTime();
+                Throwable err = null;
+                try {
+                  st.work().run();
+                } catch (Throwable e) {
+                  err = e;
+                }
+                long spent = System.nanoTime() - t;
+                synchronized (lock) {
+                  running.remove(st.name());
+                  if (err != null) {
+                    if (failure[0] == null) {
+                      failure[0] = err;
+                    }
+                  } else {
+                    done.add(st.id());
+                    if (spent > 2_000_000_000L) { // a skipped (DONE) stage takes well under a second
+                      work[0] += spent;
+                      work[1]++;
+                    }
+                    long left = plan.size() - done.size();
+                    String eta = work[1] == 0 ? "?"
+                        : duration((long) ((double) work[0] / work[1] * left / Math.max(1, workers)));
+                    System.err.printf(Locale.ROOT, "[%d/%d] done  %s in %s (ETA %s)%n", done.size(), plan.size(),
+                        st.name(), duration(spent), eta);
+                    Json.writeAtomic(out.resolve("progress.json"), Map.of("done", done.size(), "of", plan.size(),
+                        "last", st.name(), "wall_seconds", before + (System.nanoTime() - t0) / 1e9));
+                  }
+                  lock.notifyAll();
+                }
+              });
+            }
+          }
+          if (failure[0] != null && running.isEmpty()) {
+            break;
+          }
+          if (failure[0] == null && running.isEmpty() && done.size() < plan.size()) {
+            throw new IllegalStateException("plan has steps that can never start (a dependency cycle)");
+          }
+          try {
+            lock.wait();
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for stages", e);
+          }
+        }
+      }
+    } finally {
+      pool.shutdown();
+    }
+    if (failure[0] instanceof RuntimeException re) {
+      throw re;
+    }
+    if (failure[0] instanceof Error er) {
+      throw er;
+    }
+    if (failure[0] != null) {
+      throw new IllegalStateException(failure[0]);
+    }
+  }
+
+  /**
+   * Stages run side by side: reproduce.workers, or one per configured thread when it is 0. On a small CPU this is
+   * faster than one stage on all threads: these models are too small for intra-op parallelism to pay off fully.
+   */
+  public static int workers(ExperimentConfig cfg) {
+    int w = cfg.reproduce().workers();
+    if (w < 0) {
+      throw new IllegalArgumentException("reproduce.workers must be >= 0 (0 = one per thread), not " + w);
+    }
+    return w > 0 ? w : Math.max(1, cfg.threads() > 0 ? cfg.threads() : Runtime.getRuntime().availableProcessors());
   }
 
   static double previousWall(Path out) {

@@ -37,7 +37,7 @@ public record ExperimentConfig(String name, long seed, int threads, ModelSpec mo
    * method's LR is swept, and the length of oracle matching.
    */
   public record ReproduceSpec(List<String> settings, List<String> methods, List<String> variants, String undoMethod,
-      List<Long> seeds, boolean sweep, long oracleMatchingSteps) {}
+      List<Long> seeds, boolean sweep, long oracleMatchingSteps, int workers) {}
 
   /** Model shape: a named size, optionally overridden per dimension (0 keeps the named size's value). */
   public record ModelSpec(String size, int maxSeqLen, int hiddenSize, int numLayers, int numHeads,
@@ -113,7 +113,29 @@ public record ExperimentConfig(String name, long seed, int threads, ModelSpec mo
   /** Unlearning (PAPER.md §Pipeline 2); the method-specific blocks are read by the unlearn stage. */
   public record UnlearnSpec(String method, long steps, int batchSize, double lr, List<Double> sweepLrs,
       long evalEvery, double retainTolerance, JsonNode graddiff, JsonNode maxent, JsonNode rmu, JsonNode repnoise,
-      JsonNode sam) {}
+      JsonNode sam) {
+    /** The LRs to sweep for a method: {@code unlearn.<method>.sweep_lrs} when set, else {@code unlearn.sweep_lrs}. */
+    public List<Double> sweepLrs(String method) {
+      JsonNode own = switch (method) {
+        case "graddiff" -> graddiff;
+        case "maxent" -> maxent;
+        case "rmu" -> rmu;
+        default -> throw new IllegalArgumentException("unlearn.method must be graddiff, maxent or rmu, not '"
+            + method + "'");
+      };
+      List<Double> lrs = new java.util.ArrayList<>();
+      if (own != null) {
+        for (JsonNode n : own.path("sweep_lrs")) {
+          if (!n.isNumber() || n.asDouble() <= 0) {
+            throw new IllegalArgumentException("unlearn." + method + ".sweep_lrs: '" + n.asText()
+                + "' is not a positive number");
+          }
+          lrs.add(n.asDouble());
+        }
+      }
+      return lrs.isEmpty() ? sweepLrs : lrs;
+    }
+  }
 
   /** Noise and distillation (PAPER.md §Pipeline 3–4). */
   public record DistillSpec(double alpha, double beta, long maxSteps, int batchSize, double lr, double minLr,

@@ -1,12 +1,10 @@
 package dev.undo.train;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.training.GradientCollector;
 import dev.undo.model.Params;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -131,7 +129,7 @@ public final class Trainer {
     double lossSum = 0;
     for (int micro = 0; micro < settings.gradAccum(); micro++) {
       Map<String, Double> microTerms = new LinkedHashMap<>();
-      try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+      try (Autograd gc = Autograd.record()) {
         NDArray loss = objective.loss(step, micro, microTerms);
         lossSum += loss.getFloat();
         gc.backward(settings.gradAccum() == 1 ? loss : loss.mul(accumScale));

@@ -3,14 +3,13 @@ package dev.undo.model;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
-import ai.djl.training.GradientCollector;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.undo.train.AdamW;
+import dev.undo.train.Autograd;
 import dev.undo.train.Losses;
 import java.nio.file.Path;
 import java.util.Map;
@@ -114,7 +113,7 @@ class GoldenTest {
       Losses.Targets targets = Losses.Targets.of(manager, ints(fx.get("targets")), (int) b, (int) t);
       NDArray logits;
       NDArray loss;
-      try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+      try (Autograd gc = Autograd.record()) {
         logits = d.logits(p, tokens);
         loss = Losses.crossEntropy(logits, targets);
         gc.backward(loss);
@@ -155,7 +154,7 @@ class GoldenTest {
             NDArray tokens = allTokens.get(s);
             Losses.Targets targets = Losses.Targets.of(manager, ints(allTargets.get(s)), b, t);
             float loss;
-            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            try (Autograd gc = Autograd.record()) {
               NDArray l = Losses.crossEntropy(d.logits(p, tokens), targets);
               loss = l.getFloat();
               gc.backward(l);

@@ -27,8 +27,12 @@ class PipelineTest {
   Path tmp;
 
   static Path reproduce(Path out, List<String> settings) {
+    return reproduce(out, settings, 2);
+  }
+
+  static Path reproduce(Path out, List<String> settings, int workers) {
     Engines.start(1);
-    ObjectNode t = ConfigLoader.resolve("micro", Map.of());
+    ObjectNode t = ConfigLoader.resolve("micro", Map.of("reproduce.workers", Integer.toString(workers)));
     Path manifest = Reproduce.run(ExperimentConfig.from(t), t, settings, out, false);
     Report.write(out);
     return manifest;
@@ -83,5 +87,27 @@ class PipelineTest {
     a.remove("wall_seconds");
     b.remove("wall_seconds");
     assertEquals(a, b);
+  }
+
+  @Test
+  void stagesSideBySideGiveTheSameNumbersAsOneAtATime() throws Exception {
+    Path serial = tmp.resolve("serial");
+    Path parallel = tmp.resolve("parallel");
+    reproduce(serial, List.of("arithmetic"), 1);
+    reproduce(parallel, List.of("arithmetic"), 2);
+    JsonNode a = withoutWallTimes(Json.read(serial.resolve("manifest.json"), ObjectNode.class));
+    JsonNode b = withoutWallTimes(Json.read(parallel.resolve("manifest.json"), ObjectNode.class));
+    assertEquals(a, b);
+  }
+
+  /** The manifest without its wall-clock fields (the only ones a schedule may change). */
+  static JsonNode withoutWallTimes(JsonNode n) {
+    if (n instanceof ObjectNode o) {
+      o.remove("wall_seconds");
+      o.fields().forEachRemaining(e -> withoutWallTimes(e.getValue()));
+    } else if (n.isArray()) {
+      n.forEach(PipelineTest::withoutWallTimes);
+    }
+    return n;
   }
 }

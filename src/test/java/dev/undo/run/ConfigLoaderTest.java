@@ -19,7 +19,10 @@ class ConfigLoaderTest {
   @Test
   void quickPresetOverridesDefaults() {
     ExperimentConfig c = ExperimentConfig.from(ConfigLoader.resolve("quick", Map.of()));
-    assertEquals(20, c.arithmetic().data().addSubMax());
+    assertEquals(10, c.arithmetic().data().addSubMax());
+    assertEquals(32, c.arithmetic().pretrain().seqLen());
+    assertEquals(5.0, c.arithmetic().unlearn().maxent().get("retain_weight").asDouble());
+    assertEquals(java.util.List.of(1e-3, 2e-3, 3e-3), c.arithmetic().unlearn().sweepLrs("rmu"));
     assertEquals(0.75, c.arithmetic().data().arithmetic());
     assertEquals(0.2, c.arithmetic().data().wordProblemFraction());
     // Untouched keys keep defaults.
@@ -63,5 +66,19 @@ class ConfigLoaderTest {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> ConfigLoader.resolve("qiuck", Map.of()));
     assertTrue(e.getMessage().contains("quick"), e.getMessage());
+  }
+
+  @Test
+  void aMethodsOwnSweepOverridesTheSettingsSweep() {
+    ExperimentConfig c = ExperimentConfig.from(ConfigLoader.resolve("quick", Map.of(
+        "arithmetic.unlearn.sweep_lrs", "[1e-4, 3e-4]", "arithmetic.unlearn.rmu.sweep_lrs", "[1e-3, 2e-3]",
+        "arithmetic.unlearn.graddiff.sweep_lrs", "[]")));
+    assertEquals(java.util.List.of(1e-3, 2e-3), c.arithmetic().unlearn().sweepLrs("rmu"));
+    assertEquals(java.util.List.of(1e-4, 3e-4), c.arithmetic().unlearn().sweepLrs("graddiff"));
+    ExperimentConfig bad = ExperimentConfig.from(ConfigLoader.resolve("quick", Map.of(
+        "arithmetic.unlearn.maxent.sweep_lrs", "[1e-4, -1]")));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> bad.arithmetic().unlearn().sweepLrs("maxent"));
+    assertTrue(e.getMessage().contains("unlearn.maxent.sweep_lrs"), e.getMessage());
   }
 }
