@@ -38,8 +38,16 @@ import java.util.function.Supplier;
 public final class Reproduce {
   private Reproduce() {}
 
-  /** One step of the plan: an id (its folder), a name for the progress display, the steps it needs, the work. */
-  record Step(String id, String name, List<String> deps, Runnable work) {}
+  /**
+   * One step of the plan: an id (its folder), a name for the progress display, the steps it needs, the work, and
+   * its estimated cost (forward-token equivalents: training counts 3 per token, a teacher forward 1) used to start
+   * the longest remaining chain of work first.
+   */
+  record Step(String id, String name, List<String> deps, Runnable work, double cost) {
+    Step(String id, String name, List<String> deps, Runnable work) {
+      this(id, name, deps, work, 1);
+    }
+  }
 
   public static Path run(ExperimentConfig cfg, ObjectNode tree, List<String> settings, Path out, boolean progress) {
     long t0 = System.nanoTime();
@@ -93,19 +101,25 @@ public final class Reproduce {
     ExperimentConfig.ReproduceSpec r = cfg.reproduce();
     String root = setting + "/s" + seed;
     Path dir = out.resolve(root);
+    int tok = s.pretrain().seqLen();
+    double pretrainCost = 3.0 * s.pretrain().steps() * s.pretrain().batchSize() * tok;
+    double distillCost = 4.0 * s.distill().maxSteps() * s.distill().batchSize() * tok;
+    double omCost = 4.0 * r.oracleMatchingSteps() * s.distill().batchSize() * tok;
+    double attackCost = 3.0 * s.attack().lrs().size() * s.attack().seeds().size() * s.attack().steps()
+        * s.attack().batchSize() * tok;
     Model base = add(models, new Model("base", "base", null, null, seed, root + "/base", root + "/attack/base"));
     plan.add(new Step(base.stage, setting + " pretrain base", List.of(), () ->
-        Pretrain.run(cfg, tree, setting, false, dir.resolve("base"), progress)));
+        Pretrain.run(cfg, tree, setting, false, dir.resolve("base"), progress), pretrainCost));
     Model filtered = add(models, new Model("filtered", "filtered", null, null, seed, root + "/filtered",
         root + "/attack/filtered"));
     plan.add(new Step(filtered.stage, setting + " pretrain data-filtered", List.of(), () ->
-        Pretrain.run(cfg, tree, setting, true, dir.resolve("filtered"), progress)));
+        Pretrain.run(cfg, tree, setting, true, dir.resolve("filtered"), progress), pretrainCost));
     Model oracle = add(models, new Model("oracle", "oracle", null, null, seed, root + "/oracle",
         root + "/attack/oracle"));
     oracle.ancestors.add(root + "/filtered");
     plan.add(new Step(oracle.stage, setting + " oracle (filtered -> random init)", List.of(filtered.stage), () ->
         Distill.run(cfg, tree, dir.resolve("filtered"), new Distill.StudentInit("random", null), 1, 0,
-            s.distill().stopRule(), dir.resolve("oracle"), progress)));
+            s.distill().stopRule(), dir.resolve("oracle"), progress), distillCost));
     Model om = add(models, new Model("oracle_matching", "oracle_matching", null, null, seed,
         root + "/oracle_matching", root + "/attack/oracle_matching"));
     om.ancestors.add(root + "/filtered");
@@ -116,7 +130,7 @@ public final class Reproduce {
     plan.add(new Step(om.stage, setting + " oracle matching (base -> oracle outputs)",
         List.of(base.stage, oracle.stage), () ->
         Distill.run(omCfg, omTree, dir.resolve("oracle"), new Distill.StudentInit("checkpoint", dir.resolve("base")),
-            0, 0, "fixed", dir.resolve("oracle_matching"), progress)));
+            0, 0, "fixed", dir.resolve("oracle_matching"), progress), omCost));
 
     List<String> methods = new ArrayList<>(r.methods());
     methods.addAll(r.variants());
@@ -142,7 +156,8 @@ public final class Reproduce {
           : List.of(s.unlearn().lr());
       String sweepStep = root + "/" + mDir;
       plan.add(new Step(sweepStep, setting + " unlearn " + method + " (" + lrs.size() + " LRs)", List.of(base.stage),
-          () -> Sweep.run(mCfg, mTree, baseMethod, lrs, dir.resolve("base"), sweepDir, progress)));
+          () -> Sweep.run(mCfg, mTree, baseMethod, lrs, dir.resolve("base"), sweepDir, progress),
+          6.0 * lrs.size() * s.unlearn().steps() * s.unlearn().batchSize() * tok));
       Model u = add(models, new Model("unlearn_" + method, "unlearn", method, null, seed, null,
           root + "/attack/unlearn_" + method.replace('+', '_')));
       u.ancestors.add(root + "/" + mDir);
@@ -153,7 +168,7 @@ public final class Reproduce {
       uad.ancestors.add(root + "/" + mDir);
       plan.add(new Step(uad.stage, setting + " Unlearn-and-Distill " + method, List.of(sweepStep), () ->
           Distill.run(cfg, tree, teacher.get(), new Distill.StudentInit("random", null), 1, 0, s.distill().stopRule(),
-              out.resolve(uad.stage), progress)));
+              out.resolve(uad.stage), progress), distillCost));
     }
     if (!methods.contains(r.undoMethod())) {
       throw new IllegalArgumentException("reproduce.undo_method '" + r.undoMethod() + "' is not among the methods "
@@ -168,7 +183,7 @@ public final class Reproduce {
       plan.add(new Step(m.stage, setting + " UNDO " + r.undoMethod() + " alpha=" + a,
           List.of(root + "/unlearn/" + r.undoMethod().replace('+', '_')), () ->
           Distill.run(cfg, tree, teachers.get(r.undoMethod()).get(), new Distill.StudentInit("noised", null), alpha,
-              s.distill().beta(), s.distill().stopRule(), out.resolve(m.stage), progress)));
+              s.distill().beta(), s.distill().stopRule(), out.resolve(m.stage), progress), distillCost));
     }
     // Attacks last, with one adversary for all, and the half-way threshold between filtered and base.
     Relearn.Options o = Relearn.Options.of(s.attack());
@@ -184,7 +199,7 @@ public final class Reproduce {
       plan.add(new Step(m.attack, setting + " attack " + m.name, deps, () -> {
         Path modelDir = m.stage != null ? out.resolve(m.stage) : teacherOf(out, m);
         Relearn.run(cfg, tree, modelDir, out.resolve(m.attack), o, threshold(dir, setting), progress);
-      }));
+      }, attackCost));
     }
   }
 
@@ -207,8 +222,8 @@ public final class Reproduce {
   }
 
   /**
-   * Runs the plan on {@code workers} threads: a step starts once the steps it depends on are done, the first ready
-   * step in plan order first. Each stage's numbers depend only on its inputs, seed and intra-op thread count, not on
+   * Runs the plan on {@code workers} threads: a step starts once the steps it depends on are done; among ready
+   * steps, the one heading the costliest remaining chain of work starts first (ties: plan order). Each stage's numbers depend only on its inputs, seed and intra-op thread count, not on
    * what runs beside it, so the schedule does not change results. Prints a line when a stage starts and ends, with
    * an ETA from the stages that did work; a failed stage stops new starts and is rethrown once the running ones end.
    */
@@ -226,6 +241,7 @@ public final class Reproduce {
         }
       }
     }
+    List<Step> order = byPriority(plan);
     double before = previousWall(out);
     long t0 = System.nanoTime();
     Object lock = new Object();
@@ -235,10 +251,7 @@ public final class Reproduce {
     long[] work = {0, 0}; // nanos spent in stages that did work, and how many
     Throwable[] failure = {null};
     ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, workers), r -> {
-      Thread t = new Thread(() -> {
-        Autograd.off(); // libtorch records gradients on new threads by default; stages turn it on when they train
-        r.run();
-      }, "reproduce-worker");
+      Thread t = new Thread(r, "reproduce-worker");
       t.setDaemon(true);
       return t;
     });
@@ -246,7 +259,7 @@ public final class Reproduce {
       synchronized (lock) {
         while (done.size() < plan.size()) {
           if (failure[0] == null) {
-            for (Step st : plan) {
+            for (Step st : order) {
               if (running.size() >= workers) {
                 break;
               }
@@ -261,6 +274,7 @@ public final class Reproduce {
                 long t = System.nanoTime();
                 Throwable err = null;
                 try {
+                  Autograd.off(); // libtorch records gradients on new threads by default; training turns it on
                   st.work().run();
                 } catch (Throwable e) {
                   err = e;
@@ -317,6 +331,25 @@ public final class Reproduce {
     if (failure[0] != null) {
       throw new IllegalStateException(failure[0]);
     }
+  }
+
+  /** The plan sorted by the cost of the longest chain each step starts (its own cost plus its costliest dependent's). */
+  static List<Step> byPriority(List<Step> plan) {
+    Map<String, Double> chain = new java.util.HashMap<>();
+    // Dependents come after their dependencies in plan order, so one backward pass sees every dependent first.
+    for (int i = plan.size() - 1; i >= 0; i--) {
+      Step st = plan.get(i);
+      double rest = 0;
+      for (int j = i + 1; j < plan.size(); j++) {
+        if (plan.get(j).deps().contains(st.id())) {
+          rest = Math.max(rest, chain.getOrDefault(plan.get(j).id(), 0.0));
+        }
+      }
+      chain.put(st.id(), st.cost() + rest);
+    }
+    List<Step> order = new ArrayList<>(plan);
+    order.sort(java.util.Comparator.comparingDouble((Step st) -> -chain.get(st.id())));
+    return order;
   }
 
   /**

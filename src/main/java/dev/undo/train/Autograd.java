@@ -1,5 +1,6 @@
 package dev.undo.train;
 
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
@@ -37,6 +38,7 @@ public final class Autograd implements AutoCloseable {
 
   /** Stops recording on the calling thread. */
   public static void off() {
+    Engine.getInstance(); // loads the native library if nothing has yet
     JniUtils.setGradMode(false);
   }
 }

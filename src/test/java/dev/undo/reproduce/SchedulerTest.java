@@ -70,4 +70,19 @@ class SchedulerTest {
     IllegalStateException e = assertThrows(IllegalStateException.class, () -> Reproduce.execute(plan, tmp, 1));
     assertTrue(e.getMessage().contains("nope"), e.getMessage());
   }
+
+  @Test
+  void theStepHeadingTheCostliestChainStartsFirst() {
+    List<String> log = Collections.synchronizedList(new ArrayList<>());
+    // "short" comes first in plan order but heads a chain of cost 2; "long" heads 1 + 10.
+    List<Reproduce.Step> plan = List.of(
+        new Reproduce.Step("short", "short", List.of(), () -> log.add("short"), 2),
+        new Reproduce.Step("long", "long", List.of(), () -> log.add("long"), 1),
+        new Reproduce.Step("tail", "tail", List.of("long"), () -> log.add("tail"), 10));
+    assertEquals(List.of("long", "tail", "short"),
+        Reproduce.byPriority(plan).stream().map(Reproduce.Step::id).toList());
+    // One worker: "long" first, then "tail" (ready now, and costlier than "short").
+    Reproduce.execute(plan, tmp, 1);
+    assertEquals(List.of("long", "tail", "short"), log);
+  }
 }

@@ -22,7 +22,7 @@ class ConfigLoaderTest {
     assertEquals(10, c.arithmetic().data().addSubMax());
     assertEquals(32, c.arithmetic().pretrain().seqLen());
     assertEquals(5.0, c.arithmetic().unlearn().maxent().get("retain_weight").asDouble());
-    assertEquals(java.util.List.of(1e-3, 2e-3, 3e-3), c.arithmetic().unlearn().sweepLrs("rmu"));
+    assertEquals(java.util.List.of(1e-3, 2e-3, 3e-3, 5e-3), c.arithmetic().unlearn().sweepLrs("rmu"));
     assertEquals(0.75, c.arithmetic().data().arithmetic());
     assertEquals(0.2, c.arithmetic().data().wordProblemFraction());
     // Untouched keys keep defaults.
