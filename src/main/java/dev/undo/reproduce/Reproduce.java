@@ -248,7 +248,8 @@ public final class Reproduce {
     Set<String> done = new HashSet<>();
     Set<String> started = new HashSet<>();
     List<String> running = new ArrayList<>();
-    long[] work = {0, 0}; // nanos spent in stages that did work, and how many
+    double[] work = {0, 0}; // nanos spent in stages that did work, and their estimated cost
+    double[] left = {plan.stream().mapToDouble(Step::cost).sum()}; // estimated cost of the steps not done
     Throwable[] failure = {null};
     ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, workers), r -> {
       Thread t = new Thread(r, "reproduce-worker");
@@ -288,13 +289,14 @@ public final class Reproduce {
                     }
                   } else {
                     done.add(st.id());
+                    left[0] -= st.cost();
                     if (spent > 2_000_000_000L) { // a skipped (DONE) stage takes well under a second
                       work[0] += spent;
-                      work[1]++;
+                      work[1] += st.cost();
                     }
-                    long left = plan.size() - done.size();
+                    // ETA: time per unit of estimated cost so far, times the cost left, shared by the workers.
                     String eta = work[1] == 0 ? "?"
-                        : duration((long) ((double) work[0] / work[1] * left / Math.max(1, workers)));
+                        : duration((long) (work[0] / work[1] * Math.max(0, left[0]) / Math.max(1, workers)));
                     System.err.printf(Locale.ROOT, "[%d/%d] done  %s in %s (ETA %s)%n", done.size(), plan.size(),
                         st.name(), duration(spent), eta);
                     Json.writeAtomic(out.resolve("progress.json"), Map.of("done", done.size(), "of", plan.size(),
