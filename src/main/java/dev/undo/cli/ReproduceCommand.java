@@ -14,7 +14,10 @@ import picocli.CommandLine.Option;
     description = {"Run the paper's experiments at our scale and write a report (PAPER.md §Claims).",
         "Stages: pretrain base and data-filtered, oracle, oracle matching, unlearning sweeps, Unlearn-and-Distill, "
             + "UNDO alpha sweep, relearning attacks on every model; then OUT/manifest.json and OUT/report/.",
-        "Resumable: rerun the same command after a crash; finished stages are skipped."})
+        "Resumable: rerun the same command after a crash; finished stages are skipped.",
+        "Stages run side by side on reproduce.workers threads (default: one per --threads, each stage then gets "
+            + "threads/workers intra-op threads); for a given per-stage thread count, results do not depend on the "
+            + "schedule. Per-stage progress bars show only with --set reproduce.workers=1."})
 final class ReproduceCommand implements Callable<Integer> {
   @Option(names = "--setting", defaultValue = "both", paramLabel = "arithmetic|language|both")
   String setting;
