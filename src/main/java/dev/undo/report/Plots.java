@@ -340,8 +340,14 @@ final class Plots {
     return c;
   }
 
+  /** Ten hues that stay apart from each other (Tableau 10), so no two series of one plot look alike. */
+  private static final Color[] PALETTE = {new Color(0x4E79A7), new Color(0xF28E2B), new Color(0xE15759),
+      new Color(0x76B7B2), new Color(0x59A14F), new Color(0xB07AA1), new Color(0xFF9DA7), new Color(0x9C755F),
+      new Color(0xBAB0AC), new Color(0xEDC948)};
+
   private static void style(Styler s) {
     s.setChartBackgroundColor(Color.WHITE);
+    s.setSeriesColors(PALETTE);
     s.setChartTitleFont(new Font(Font.SANS_SERIF, Font.BOLD, 14));
     s.setLegendFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
     s.setDecimalPattern("#0.###");
