@@ -45,10 +45,8 @@ final class ReproduceCommand implements Callable<Integer> {
     ObjectNode tree = options.tree(null);
     // Split the threads among side-by-side stages before the engine starts: W workers get threads / W each.
     ExperimentConfig asked = ExperimentConfig.from(tree);
-    int workers = Reproduce.workers(asked);
-    int threads = asked.threads() > 0 ? asked.threads() : Runtime.getRuntime().availableProcessors();
-    tree.put("threads", Math.max(1, threads / workers));
-    ((ObjectNode) tree.get("reproduce")).put("workers", workers);
+    tree.put("threads", Reproduce.threadsPerStage(asked));
+    ((ObjectNode) tree.get("reproduce")).put("workers", Reproduce.workers(asked));
     ExperimentConfig cfg = options.config(tree);
     if (settings == null) {
       settings = cfg.reproduce().settings();

@@ -148,18 +148,11 @@ public final class Evaluator {
    * forward over the prompts, then one position per new token.
    */
   public List<String> greedy(Params p, List<String> prompts, int maxNew) {
-    int maxLen = decoder.config().maxSeqLen();
     List<String> out = new ArrayList<>();
     for (int start = 0; start < prompts.size(); start += batchSize) {
       int b = Math.min(batchSize, prompts.size() - start);
-      int[][] rows = new int[b][];
-      int longest = 0;
-      for (int i = 0; i < b; i++) {
-        int[] ids = tokenizer.encode(prompts.get(start + i));
-        int keep = Math.min(ids.length, maxLen - maxNew);
-        rows[i] = java.util.Arrays.copyOfRange(ids, ids.length - keep, ids.length);
-        longest = Math.max(longest, keep);
-      }
+      int[][] rows = promptIds(prompts.subList(start, start + b), maxNew);
+      int longest = java.util.Arrays.stream(rows).mapToInt(r -> r.length).max().orElse(0);
       int[] pad = new int[b];
       long[] buf = new long[b * longest]; // left-padded with token 0, which no real query can see
       for (int i = 0; i < b; i++) {
@@ -188,12 +181,7 @@ public final class Evaluator {
             }
             gen[i][s] = (int) next[i];
             produced[i] = s + 1;
-            String piece = tokenizer.decode(new int[] {(int) next[i]});
-            if (!piece.isEmpty() && Character.isWhitespace(piece.charAt(0))) {
-              finished[i] = started[i];
-            } else if (!piece.isEmpty()) {
-              started[i] = true;
-            }
+            finished[i] = track((int) next[i], started, i);
             all &= finished[i];
           }
           if (all) {
@@ -210,22 +198,43 @@ public final class Evaluator {
   }
 
   /**
+   * Whether row {@code i} is finished after producing {@code token}: whitespace once the answer has started ends it;
+   * a non-whitespace token marks it started.
+   */
+  private boolean track(int token, boolean[] started, int i) {
+    String piece = tokenizer.decode(new int[] {token});
+    if (piece.isEmpty()) {
+      return false;
+    }
+    if (Character.isWhitespace(piece.charAt(0))) {
+      return started[i];
+    }
+    started[i] = true;
+    return false;
+  }
+
+  /** Token ids of each prompt, cropped to its end so that {@code maxNew} more tokens fit in the context. */
+  private int[][] promptIds(List<String> prompts, int maxNew) {
+    int maxLen = decoder.config().maxSeqLen();
+    int[][] rows = new int[prompts.size()][];
+    for (int i = 0; i < rows.length; i++) {
+      int[] ids = tokenizer.encode(prompts.get(i));
+      int keep = Math.min(ids.length, maxLen - maxNew);
+      rows[i] = java.util.Arrays.copyOfRange(ids, ids.length - keep, ids.length);
+    }
+    return rows;
+  }
+
+  /**
    * The same greedy decoding without a cache: right-padded rows, the whole prefix recomputed for every new token,
    * finished rows leaving the batch. Slower; kept as the reference the cached decoder is tested against.
    */
   public List<String> greedyNoCache(Params p, List<String> prompts, int maxNew) {
-    int maxLen = decoder.config().maxSeqLen();
     List<String> out = new ArrayList<>();
     for (int start = 0; start < prompts.size(); start += batchSize) {
       int b = Math.min(batchSize, prompts.size() - start);
-      int[][] rows = new int[b][];
-      int longest = 0;
-      for (int i = 0; i < b; i++) {
-        int[] ids = tokenizer.encode(prompts.get(start + i));
-        int keep = Math.min(ids.length, maxLen - maxNew);
-        rows[i] = java.util.Arrays.copyOfRange(ids, ids.length - keep, ids.length);
-        longest = Math.max(longest, keep);
-      }
+      int[][] rows = promptIds(prompts.subList(start, start + b), maxNew);
+      int longest = java.util.Arrays.stream(rows).mapToInt(r -> r.length).max().orElse(0);
       int width = longest + maxNew;
       long[] buf = new long[b * width];
       int[] len = new int[b];
@@ -270,12 +279,7 @@ public final class Evaluator {
           gen[i][s] = (int) next[r];
           produced[i] = s + 1;
           buf[i * width + len[i] + s] = next[r];
-          String piece = tokenizer.decode(new int[] {(int) next[r]});
-          if (!piece.isEmpty() && Character.isWhitespace(piece.charAt(0))) {
-            finished[i] = started[i];
-          } else if (!piece.isEmpty()) {
-            started[i] = true;
-          }
+          finished[i] = track((int) next[r], started, i);
         }
       }
       for (int i = 0; i < b; i++) {

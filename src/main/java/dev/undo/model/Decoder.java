@@ -121,31 +121,40 @@ public final class Decoder implements AutoCloseable {
 
   /** One decoder block (Gemma-2 sandwich norms around attention and MLP). */
   public NDArray block(Params p, int layer, NDArray x) {
+    long t = x.getShape().get(1);
+    NDArray cosT = t == cfg.maxSeqLen() ? cos : cos.get(new NDIndex("0:" + t));
+    NDArray sinT = t == cfg.maxSeqLen() ? sin : sin.get(new NDIndex("0:" + t));
+    NDArray mask = t == cfg.maxSeqLen() ? causalMask : causalMask.get(new NDIndex("0:" + t + ", 0:" + t));
+    return block(p, layer, x, cosT, sinT, mask, null);
+  }
+
+  /**
+   * One block over the positions of {@code x}, given their rotary tables ({@code (T, hd)}, or {@code (B, 1, T, hd)}
+   * per row) and additive attention mask. With a cache, the queries also attend to the cached keys and values, and
+   * the extended ones are staged in the cache.
+   */
+  private NDArray block(Params p, int layer, NDArray x, NDArray cosT, NDArray sinT, NDArray mask, KvCache cache) {
     String pre = "layers." + layer + ".";
     long b = x.getShape().get(0);
     long t = x.getShape().get(1);
     int h = cfg.numHeads();
     int hd = cfg.headDim();
-    int d = cfg.hiddenSize();
 
     NDArray n = rmsNorm(x, p.get(pre + "input_layernorm.weight"));
     NDArray q = heads(linear(n, p.get(pre + "self_attn.q_proj.weight")), b, t, h, hd); // (B, H, T, hd)
     NDArray k = heads(linear(n, p.get(pre + "self_attn.k_proj.weight")), b, t, h, hd);
     NDArray v = heads(linear(n, p.get(pre + "self_attn.v_proj.weight")), b, t, h, hd);
-    NDArray cosT = t == cfg.maxSeqLen() ? cos : cos.get(new NDIndex("0:" + t));
-    NDArray sinT = t == cfg.maxSeqLen() ? sin : sin.get(new NDIndex("0:" + t));
     q = rope(q, cosT, sinT);
     k = rope(k, cosT, sinT);
-    NDArray mask = t == cfg.maxSeqLen() ? causalMask : causalMask.get(new NDIndex("0:" + t + ", 0:" + t));
-    NDArray scores = q.mul(queryScale).matMul(k.transpose(0, 1, 3, 2)).add(mask); // (B, H, T, T)
+    if (cache != null) {
+      if (cache.k[layer] != null) {
+        k = cache.k[layer].concat(k, 2);
+        v = cache.v[layer].concat(v, 2);
+      }
+      cache.stage(layer, k, v);
+    }
+    NDArray scores = q.mul(queryScale).matMul(k.transpose(0, 1, 3, 2)).add(mask); // (B, H, T, keys)
     NDArray att = scores.softmax(-1).matMul(v); // (B, H, T, hd)
-    return finishBlock(p, pre, x, att);
-  }
-
-  /** The rest of a block after attention weights are applied: merge heads, o_proj, sandwich norms, gated MLP. */
-  private NDArray finishBlock(Params p, String pre, NDArray x, NDArray att) {
-    long b = x.getShape().get(0);
-    long t = x.getShape().get(1);
     NDArray merged = att.transpose(0, 2, 1, 3).reshape(b, t, cfg.hiddenSize()); // (B, T, d)
     NDArray o = linear(merged, p.get(pre + "self_attn.o_proj.weight"));
     x = x.add(rmsNorm(o, p.get(pre + "post_attention_layernorm.weight")));
@@ -258,7 +267,7 @@ public final class Decoder implements AutoCloseable {
     NDArray maskT = m.create(mask, new Shape(b, 1, t, total));
     NDArray x = embed(p, tokens);
     for (int l = 0; l < cfg.numLayers(); l++) {
-      x = blockCached(p, l, x, cosT, sinT, maskT, cache);
+      x = block(p, l, x, cosT, sinT, maskT, cache);
     }
     NDArray last = x.get(new NDIndex(":, " + (t - 1) + ", :")); // (B, d)
     return head(p, last);
@@ -266,32 +275,6 @@ public final class Decoder implements AutoCloseable {
 
   private static NDArray embedRows(NDArray ids, NDArray table) {
     return ids.getNDArrayInternal().embedding(ids, table, SparseFormat.DENSE).singletonOrThrow();
-  }
-
-  /** {@link #block} over new positions only, attending to the cached keys and values as well. */
-  private NDArray blockCached(Params p, int layer, NDArray x, NDArray cosT, NDArray sinT, NDArray mask,
-      KvCache cache) {
-    String pre = "layers." + layer + ".";
-    long b = x.getShape().get(0);
-    long t = x.getShape().get(1);
-    int h = cfg.numHeads();
-    int hd = cfg.headDim();
-    int d = cfg.hiddenSize();
-
-    NDArray n = rmsNorm(x, p.get(pre + "input_layernorm.weight"));
-    NDArray q = heads(linear(n, p.get(pre + "self_attn.q_proj.weight")), b, t, h, hd);
-    NDArray k = heads(linear(n, p.get(pre + "self_attn.k_proj.weight")), b, t, h, hd);
-    NDArray v = heads(linear(n, p.get(pre + "self_attn.v_proj.weight")), b, t, h, hd);
-    q = rope(q, cosT, sinT);
-    k = rope(k, cosT, sinT);
-    if (cache.k[layer] != null) {
-      k = cache.k[layer].concat(k, 2);
-      v = cache.v[layer].concat(v, 2);
-    }
-    cache.stage(layer, k, v);
-    NDArray scores = q.mul(queryScale).matMul(k.transpose(0, 1, 3, 2)).add(mask); // (B, H, T, past + T)
-    NDArray att = scores.softmax(-1).matMul(v);
-    return finishBlock(p, pre, x, att);
   }
 
   private static NDArray heads(NDArray x, long b, long t, int h, int hd) {

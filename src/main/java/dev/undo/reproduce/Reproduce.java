@@ -223,20 +223,21 @@ public final class Reproduce {
 
   /**
    * Runs the plan on {@code workers} threads: a step starts once the steps it depends on are done; among ready
-   * steps, the one heading the costliest remaining chain of work starts first (ties: plan order). Each stage's numbers depend only on its inputs, seed and intra-op thread count, not on
-   * what runs beside it, so the schedule does not change results. Prints a line when a stage starts and ends, with
+   * steps, the one heading the costliest remaining chain of work starts first (ties: plan order). Each stage's
+   * numbers depend only on its inputs, seed and intra-op thread count, not on what runs beside it, so the schedule
+   * does not change results. Prints a line when a stage starts and ends, with
    * an ETA from the stages that did work; a failed stage stops new starts and is rethrown once the running ones end.
    */
   static void execute(List<Step> plan, Path out, int workers) {
-    Map<String, Step> byId = new LinkedHashMap<>();
+    Set<String> ids = new HashSet<>();
     for (Step st : plan) {
-      if (byId.put(st.id(), st) != null) {
+      if (!ids.add(st.id())) {
         throw new IllegalStateException("two plan steps share the id " + st.id());
       }
     }
     for (Step st : plan) {
       for (String d : st.deps()) {
-        if (!byId.containsKey(d)) {
+        if (!ids.contains(d)) {
           throw new IllegalStateException("plan step " + st.id() + " depends on unknown step " + d);
         }
       }
@@ -363,7 +364,17 @@ public final class Reproduce {
     if (w < 0) {
       throw new IllegalArgumentException("reproduce.workers must be >= 0 (0 = one per thread), not " + w);
     }
-    return w > 0 ? w : Math.max(1, cfg.threads() > 0 ? cfg.threads() : Runtime.getRuntime().availableProcessors());
+    return w > 0 ? w : threads(cfg);
+  }
+
+  /** Intra-op threads of each stage when {@link #workers} stages run side by side. */
+  public static int threadsPerStage(ExperimentConfig cfg) {
+    return Math.max(1, threads(cfg) / workers(cfg));
+  }
+
+  /** The configured thread count, or the number of cores when it is 0. */
+  private static int threads(ExperimentConfig cfg) {
+    return cfg.threads() > 0 ? cfg.threads() : Runtime.getRuntime().availableProcessors();
   }
 
   static double previousWall(Path out) {
