@@ -1,30 +1,32 @@
 package dev.undo.attack;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.undo.data.Batch;
 import dev.undo.data.BatchSampler;
-import dev.undo.data.DocumentSource;
-import dev.undo.data.Kind;
 import dev.undo.data.Mixture;
-import dev.undo.data.Op;
-import dev.undo.data.Problem;
-import dev.undo.eval.EvalSuite;
 import dev.undo.eval.Evaluator;
 import dev.undo.model.Decoder;
 import dev.undo.model.Params;
-import dev.undo.pretrain.Pretrain;
 import dev.undo.run.Compute;
 import dev.undo.run.ExperimentConfig;
 import dev.undo.run.Json;
+import dev.undo.run.Names;
+import dev.undo.run.Provenance;
 import dev.undo.run.Seeds;
-import dev.undo.run.SettingData;
 import dev.undo.run.SourceModel;
-import dev.undo.run.StageDir;
+import dev.undo.run.TaskSpec;
+import dev.undo.stage.Stage;
+import dev.undo.stage.StageContext;
+import dev.undo.stage.StageSpec;
+import dev.undo.task.Evaluation;
+import dev.undo.task.Metric;
+import dev.undo.task.Task;
+import dev.undo.task.Tasks;
 import dev.undo.train.AdamW;
+import dev.undo.train.Batches;
 import dev.undo.train.Checkpoint;
 import dev.undo.train.Listeners;
 import dev.undo.train.Losses;
@@ -35,13 +37,10 @@ import dev.undo.train.Trainer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Random;
-import java.util.Set;
 
 /**
  * Relearning attacks (PAPER.md §Pipeline 5): fine-tune copies of a model on forget data at each learning rate of a
@@ -55,36 +54,24 @@ import java.util.Set;
  *
  * <p>Each (lr, seed) run writes {@code runs/<lr>_s<seed>.json} when it ends; a rerun skips finished runs.
  */
-public final class Relearn {
+public final class Relearn implements Stage<Relearn.Spec, Relearn.Result> {
+  public static final Relearn STAGE = new Relearn();
+
   private Relearn() {}
 
-  /** An attack's settings (from {@code attack:} in the preset, overridable on the command line). */
-  public record Options(String data, List<Double> lrs, long steps, long evalEvery, int batchSize, String optimizer,
-      List<Long> seeds, List<Long> reportSteps, int evalProblemsPerCell, int ceSequences, int loraRank, double loraAlpha) {
-    public static Options of(ExperimentConfig.AttackSpec a) {
-      return new Options(a.data(), a.lrs(), a.steps(), a.evalEvery(), a.batchSize(), a.optimizer(), a.seeds(),
-          a.reportSteps(), a.evalProblemsPerCell(), a.ceSequences(), a.loraRank(), a.loraAlpha());
+  /**
+   * One attack on one model: the attacker's settings ({@code attack:} in the preset), the stage evaluation whose
+   * items the attack data must avoid, an optional forget value whose first crossing is reported, and the seed.
+   */
+  public record Spec(Path model, ExperimentConfig.AttackSpec attack, ExperimentConfig.EvalSpec eval, Double threshold,
+      long seed) implements StageSpec {
+    @Override
+    public Map<String, Path> inputs() {
+      return Map.of("model", model);
     }
 
-    void validate() {
-      if (!data.equals("forget") && !data.equals("mixture")) {
-        throw new IllegalArgumentException("attack.data must be forget or mixture, got '" + data + "'");
-      }
-      if (!optimizer.equals("adamw") && !optimizer.equals("sgd")) {
-        throw new IllegalArgumentException("attack.optimizer must be adamw or sgd, got '" + optimizer + "'");
-      }
-      if (lrs.isEmpty() || seeds.isEmpty()) {
-        throw new IllegalArgumentException("attack.lrs and attack.seeds must not be empty");
-      }
-      for (double lr : lrs) {
-        if (!(lr > 0)) {
-          throw new IllegalArgumentException("attack.lrs: " + lr + " is not > 0");
-        }
-      }
-      if (steps < 1 || evalEvery < 1 || batchSize < 1 || evalProblemsPerCell < 1 || ceSequences < 1 || loraRank < 0) {
-        throw new IllegalArgumentException("attack.steps, eval_every, batch_size, eval_problems_per_cell, ce_sequences "
-            + "must be >= 1 and lora_rank >= 0");
-      }
+    public static Spec of(ExperimentConfig cfg, String setting, Path model, Double threshold) {
+      return new Spec(model, cfg.setting(setting).attack(), cfg.setting(setting).eval(), threshold, cfg.seed());
     }
   }
 
@@ -96,42 +83,55 @@ public final class Relearn {
   /** Worst case at a step budget: the attacker's best forget value and the choice that reached it. */
   public record Worst(long step, double forget, double lr, long seed) {}
 
-  public record Result(Path dir, String forgetMetric, boolean higherIsMoreForgotten, List<Worst> worstCase,
-      Map<String, Double> forgetAt, double auc, Long stepsToThreshold, Compute compute) {}
+  /**
+   * {@code attack.json}: the forget metric and its direction, the worst case at every evaluated step, the worst
+   * case at the report steps, its area under the curve (per step), the first step at which it crossed the
+   * threshold (when one was given), compute, every curve, and provenance.
+   */
+  public record Result(String forgetMetric, boolean higherIsMoreForgotten, List<Worst> worstCase,
+      Map<String, Double> forgetAt, double auc, @JsonInclude(JsonInclude.Include.NON_NULL) Double threshold,
+      @JsonInclude(JsonInclude.Include.NON_NULL) Long stepsToThreshold, Compute compute, List<Curve> curves,
+      JsonNode provenance) {}
 
-  public static Result run(ExperimentConfig cfg, JsonNode resolved, Path model, Path out, Options o,
-      Double threshold, boolean progress) {
-    o.validate();
-    StageDir stage = new StageDir(out);
-    if (stage.isDone()) {
-      return read(out);
-    }
+  @Override
+  public String kind() {
+    return "relearn";
+  }
+
+  @Override
+  public Class<Spec> specType() {
+    return Spec.class;
+  }
+
+  @Override
+  public Class<Result> resultType() {
+    return Result.class;
+  }
+
+  @Override
+  public String resultFile() {
+    return "attack.json";
+  }
+
+  @Override
+  public Result run(Spec spec, StageContext ctx) {
+    ExperimentConfig.AttackSpec o = spec.attack();
+    Path out = ctx.dir().path();
     List<Curve> curves = new ArrayList<>();
-    String forgetKey;
-    boolean higherForgotten;
-    try (NDManager m = NDManager.newBaseManager(); Checkpoint.Loaded ck = Checkpoint.load(model, m);
+    Metric fm;
+    ObjectNode provenance;
+    try (NDManager m = NDManager.newBaseManager(); Checkpoint.Loaded ck = Checkpoint.load(spec.model(), m);
         Decoder dec = new Decoder(ck.config(), m)) {
-      SourceModel src = SourceModel.of(model, ck.provenance());
-      String setting = src.setting();
-      ExperimentConfig.Setting s = cfg.setting(setting);
-      ObjectNode stageConfig = Json.MAPPER.createObjectNode();
-      stageConfig.put("stage", "relearn");
-      stageConfig.put("setting", setting);
-      stageConfig.put("model", model.toString());
-      stageConfig.set("options", Json.MAPPER.valueToTree(o));
-      Json.writeAtomic(stage.config(), stageConfig);
-
-      SettingData data = SettingData.load(setting, src.data());
-      int seqLen = src.seqLen();
-      ExperimentConfig.EvalSpec full = s.eval();
-      EvalSuite suite = new EvalSuite(data, new ExperimentConfig.EvalSpec(o.evalProblemsPerCell(), full.seed(),
+      TaskSpec protocol = SourceModel.task(spec.model(), ck.provenance());
+      Task task = Tasks.of(protocol.setting(), protocol.data());
+      int seqLen = protocol.seqLen();
+      ExperimentConfig.EvalSpec full = spec.eval();
+      Evaluation suite = task.evaluation(new ExperimentConfig.EvalSpec(o.evalProblemsPerCell(), full.seed(),
           o.ceSequences(), full.batchSize()), ck.tokenizer(), seqLen);
       Evaluator ev = new Evaluator(dec, ck.tokenizer(), m, full.batchSize());
-      EvalSuite.Metric fm = suite.forgetMetric();
-      EvalSuite.Metric rm = suite.retainMetric();
-      forgetKey = fm.key();
-      higherForgotten = fm.higherIsBetter();
-      Mixture attackData = attackMixture(data, o.data(), full);
+      fm = task.forgetMetric();
+      Metric rm = task.retainMetric();
+      Mixture attackData = task.attackMixture(o.data(), full);
       try {
         Files.createDirectories(out.resolve("runs"));
       } catch (java.io.IOException e) {
@@ -139,25 +139,28 @@ public final class Relearn {
       }
       // The step-0 point is the same for every run: evaluate the model once.
       Map<String, Double> m0 = suite.evaluate(ev, ck.params());
-      Point p0 = new Point(0, m0.get(fm.key()), m0.get(rm.key()));
-      long evalTokens = suite.forwardTokens(seqLen);
+      Point p0 = new Point(0, fm.of(m0), rm.of(m0));
+      long evalTokens = suite.forwardTokens();
+      Map<String, Long> seeds = new LinkedHashMap<>();
+      seeds.put("run", spec.seed());
       for (double lr : o.lrs()) {
         for (long seed : o.seeds()) {
-          Path f = out.resolve("runs").resolve(Sweepless.name(lr, seed) + ".json");
+          Path f = out.resolve("runs").resolve(runName(lr, seed) + ".json");
+          long dataSeed = Seeds.derive(spec.seed(), protocol.setting() + "/attack/data/" + seed);
+          seeds.put("data/" + seed, dataSeed);
           if (Files.exists(f)) {
-            curves.add(readCurve(f));
+            curves.add(Json.read(f, Curve.class));
             continue;
           }
-          long dataSeed = Seeds.derive(cfg.seed(), setting + "/attack/data/" + seed);
           BatchSampler sampler = new BatchSampler(ck.tokenizer(), attackData, o.batchSize(), seqLen, dataSeed);
           long t0 = System.nanoTime();
           List<Point> pts = new ArrayList<>();
           pts.add(p0);
-          attackOnce(dec, ck.params(), sampler, o, lr, Seeds.derive(cfg.seed(), "attack/lora/" + seed), m,
-              progress ? String.format(Locale.ROOT, "attack lr=%.0e seed=%d", lr, seed) : null,
+          attackOnce(dec, ck.params(), sampler, o, lr, Seeds.derive(spec.seed(), "attack/lora/" + seed), m,
+              ctx.progress() ? String.format(Locale.ROOT, "attack lr=%.0e seed=%d", lr, seed) : null,
               p -> {
                 Map<String, Double> mm = suite.evaluate(ev, p.params());
-                pts.add(new Point(p.step(), mm.get(fm.key()), mm.get(rm.key())));
+                pts.add(new Point(p.step(), fm.of(mm), rm.of(mm)));
               });
           long evals = pts.size() - 1;
           Compute c = Compute.training(ck.config(), seqLen, o.steps() * o.batchSize() * (long) seqLen, o.steps())
@@ -168,55 +171,27 @@ public final class Relearn {
           curves.add(curve);
         }
       }
+      Map<String, String> ident = new LinkedHashMap<>(task.identity());
+      ident.put("attack_mixture", attackData.describe());
+      provenance = ctx.provenance(protocol, seeds, ident,
+          Map.of("model", Provenance.parent(spec.model().toString(), ck.provenance())), Compute.ZERO);
     }
-    Result r = summarise(out, forgetKey, higherForgotten, curves, o.reportSteps(), threshold);
-    write(out, r, curves, threshold);
-    stage.markDone();
-    return r;
-  }
-
-  /** The attack's data: forget-only, or the pretraining mixture (English and all operations). */
-  static Mixture attackMixture(SettingData data, String which, ExperimentConfig.EvalSpec evalSpec) {
-    Mixture base = which.equals("forget") ? data.forget() : data.pretrain(false);
-    if (!data.isArithmetic()) {
-      return base;
+    Summary s = summarise(fm.higherIsBetter(), curves, o.reportSteps(), spec.threshold());
+    Compute total = Compute.ZERO;
+    for (Curve c : curves) {
+      total = total.plus(c.compute());
     }
-    Set<String> excluded = new HashSet<>();
-    for (Op op : Op.values()) {
-      for (Problem p : data.generator().evalSet(op, Kind.EQUATION, evalSpec.nPerCell(), evalSpec.seed())) {
-        excluded.add(p.text());
-      }
-    }
-    List<Mixture.Entry> entries = new ArrayList<>();
-    for (Mixture.Entry e : base.entries()) {
-      DocumentSource src = e.source();
-      entries.add(new Mixture.Entry(new DocumentSource() {
-        @Override
-        public String next(Random rnd) {
-          for (int i = 0; i < 1000; i++) {
-            String d = src.next(rnd);
-            if (!excluded.contains(d)) {
-              return d;
-            }
-          }
-          throw new IllegalStateException("attack data: every sampled equation is in the evaluation set; widen the "
-              + "operand ranges or shrink eval.n_per_cell");
-        }
-
-        @Override
-        public String name() {
-          return src.name() + " minus eval equations";
-        }
-      }, e.probability()));
-    }
-    return new Mixture(entries);
+    provenance.set("compute", Json.MAPPER.valueToTree(total));
+    return new Result(fm.key(), fm.higherIsBetter(), s.worstCase(), s.forgetAt(), s.auc(), spec.threshold(),
+        spec.threshold() == null ? null : s.stepsToThreshold(), total, curves, provenance);
   }
 
   /** The evaluation hook of one run: the step and the weights the attack has at that step. */
   public record At(long step, Params params) {}
 
   /** Runs one attack (full fine-tune or LoRA) on a copy of {@code model}; {@code onEval} sees every k-th step. */
-  static void attackOnce(Decoder dec, Params model, BatchSampler sampler, Options o, double lr, long loraSeed,
+  static void attackOnce(Decoder dec, Params model, BatchSampler sampler, ExperimentConfig.AttackSpec o, double lr,
+      long loraSeed,
       NDManager m, String task, java.util.function.Consumer<At> onEval) {
     Lora lora = null;
     Params trained;
@@ -233,15 +208,13 @@ public final class Relearn {
         trained.get(n).setRequiresGradient(true);
       }
       try (Optimizer opt = o.optimizer().equals("sgd") ? new Sgd(trained, names, m)
-          : new AdamW(new AdamW.Hyper(0.9, 0.999, 1e-8, 0.0), trained, names, m)) {
+          : new AdamW(new AdamW.Hyper(o.beta1(), o.beta2(), 1e-8, 0.0), trained, names, m)) {
         Trainer.Objective obj = (step, micro, terms) -> {
           Batch b = sampler.batch(step);
-          NDArray tokens = Pretrain.tokensOf(m, b);
-          Losses.Targets t = Losses.Targets.of(m, b.targets(), b.batchSize(), b.seqLen());
           Params eff = lo == null ? trained : lo.effective();
-          return Losses.crossEntropy(dec.logits(eff, tokens), t);
+          return Losses.crossEntropy(dec.logits(eff, Batches.tokens(m, b)), Batches.targets(m, b));
         };
-        Trainer tr = new Trainer(trained, opt, obj, new Trainer.Settings(o.steps(), 1, 0, LrSchedule.constant(lr),
+        Trainer tr = new Trainer(trained, opt, obj, new Trainer.Settings(o.steps(), 1, o.gradClip(), LrSchedule.constant(lr),
             (long) o.batchSize() * sampler.seqLen()));
         tr.addListener(Listeners.every(o.evalEvery(), o.steps(), done -> {
           try (ai.djl.ndarray.NDScope scope = new ai.djl.ndarray.NDScope()) {
@@ -257,9 +230,11 @@ public final class Relearn {
     }
   }
 
+  /** The worst case over the attacker's choices and the numbers summarising it. */
+  record Summary(List<Worst> worstCase, Map<String, Double> forgetAt, double auc, Long stepsToThreshold) {}
+
   /** Worst case over learning rates and seeds at every evaluated step, and the summary numbers. */
-  static Result summarise(Path out, String key, boolean higherForgotten, List<Curve> curves, List<Long> reportSteps,
-      Double threshold) {
+  static Summary summarise(boolean higherForgotten, List<Curve> curves, List<Long> reportSteps, Double threshold) {
     Map<Long, Worst> worst = new java.util.TreeMap<>();
     for (Curve c : curves) {
       for (Point p : c.points()) {
@@ -300,69 +275,11 @@ public final class Relearn {
         }
       }
     }
-    Compute total = Compute.ZERO;
-    for (Curve c : curves) {
-      total = total.plus(c.compute());
-    }
-    return new Result(out, key, higherForgotten, wc, at, auc, reach, total);
+    return new Summary(wc, at, auc, reach);
   }
 
-  static void write(Path out, Result r, List<Curve> curves, Double threshold) {
-    ObjectNode n = Json.MAPPER.createObjectNode();
-    n.put("forget_metric", r.forgetMetric());
-    n.put("higher_is_more_forgotten", r.higherIsMoreForgotten());
-    ArrayNode wc = n.putArray("worst_case");
-    for (Worst w : r.worstCase()) {
-      ObjectNode o = wc.addObject();
-      o.put("step", w.step());
-      o.put("forget", w.forget());
-      o.put("lr", w.lr());
-      o.put("seed", w.seed());
-    }
-    ObjectNode at = n.putObject("forget_at");
-    r.forgetAt().forEach(at::put);
-    n.put("auc", r.auc());
-    if (threshold != null) {
-      n.put("threshold", threshold);
-      if (r.stepsToThreshold() != null) {
-        n.put("steps_to_threshold", r.stepsToThreshold());
-      } else {
-        n.putNull("steps_to_threshold");
-      }
-    }
-    n.set("compute", Json.MAPPER.valueToTree(r.compute()));
-    n.set("curves", Json.MAPPER.valueToTree(curves));
-    Json.writeAtomic(out.resolve("attack.json"), n);
-  }
-
-  public static Result read(Path out) {
-    JsonNode n = Json.read(out.resolve("attack.json"), JsonNode.class);
-    List<Worst> wc = new ArrayList<>();
-    n.path("worst_case").forEach(w -> wc.add(new Worst(w.get("step").asLong(), w.get("forget").asDouble(),
-        w.get("lr").asDouble(), w.get("seed").asLong())));
-    Map<String, Double> at = new LinkedHashMap<>();
-    n.path("forget_at").fields().forEachRemaining(e -> at.put(e.getKey(), e.getValue().asDouble()));
-    Long reach = n.hasNonNull("steps_to_threshold") ? n.get("steps_to_threshold").asLong() : null;
-    return new Result(out, n.get("forget_metric").asText(), n.get("higher_is_more_forgotten").asBoolean(), wc, at,
-        n.get("auc").asDouble(), reach, dev.undo.run.Provenance.compute(n));
-  }
-
-  /** All curves of a finished attack. */
-  public static List<Curve> curves(Path out) {
-    JsonNode n = Json.read(out.resolve("attack.json"), JsonNode.class);
-    List<Curve> cs = new ArrayList<>();
-    n.path("curves").forEach(c -> cs.add(Json.MAPPER.convertValue(c, Curve.class)));
-    return cs;
-  }
-
-  static Curve readCurve(Path f) {
-    return Json.read(f, Curve.class);
-  }
-
-  /** File names of runs. */
-  static final class Sweepless {
-    static String name(double lr, long seed) {
-      return "lr" + dev.undo.run.Names.lr(lr) + "_s" + seed;
-    }
+  /** The file name of one (LR, seed) run under {@code runs/}. */
+  static String runName(double lr, long seed) {
+    return "lr" + Names.lr(lr) + "_s" + seed;
   }
 }

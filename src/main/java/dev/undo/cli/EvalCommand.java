@@ -4,13 +4,15 @@ import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.undo.data.Corpus;
-import dev.undo.eval.EvalSuite;
 import dev.undo.eval.Evaluator;
 import dev.undo.model.Decoder;
 import dev.undo.model.Engines;
 import dev.undo.run.ExperimentConfig;
 import dev.undo.run.Json;
-import dev.undo.run.SettingData;
+import dev.undo.run.ConfigLoader;
+import dev.undo.run.SourceModel;
+import dev.undo.run.TaskSpec;
+import dev.undo.task.Tasks;
 import dev.undo.train.Checkpoint;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -26,8 +28,8 @@ import picocli.CommandLine.Option;
 
 @Command(name = "eval", mixinStandardHelpOptions = true,
     description = {"Evaluate a checkpoint.",
-        "Default: the setting's metrics (arithmetic: accuracy per operation × equation/word problem, retain_acc, "
-            + "forget_acc, eng_ce; language: eng_ce, kor_ce).",
+        "Default: the metrics of the model's setting (arithmetic: accuracy per operation × equation/word problem, "
+            + "retain and forget means, English CE; language and text: CE of the retain and forget corpora).",
         "--prompts scores {\"prompt\",\"answer\"} JSONL lines by greedy exact match; --text gives the CE of a "
             + "UTF-8 file (one document per line)."})
 final class EvalCommand implements Callable<Integer> {
@@ -70,17 +72,14 @@ final class EvalCommand implements Callable<Integer> {
         metrics.put("ce", ce.ce());
         metrics.put("tokens", (double) ce.tokens());
       } else {
-        JsonNode stageCfg = ck.provenance().path("config");
-        String setting = stageCfg.path("setting").asText("");
-        if (setting.isEmpty() || !stageCfg.has("experiment")) {
-          throw new IllegalArgumentException(ck.dir() + "/provenance.json names no setting; use --prompts or --text");
+        TaskSpec task = SourceModel.task(ck.dir(), ck.provenance());
+        ExperimentConfig.EvalSpec spec = SourceModel.evalSpec(ck.provenance());
+        if (spec == null) {
+          spec = ExperimentConfig.from(ConfigLoader.resolve("defaults", Map.of())).setting(task.setting()).eval();
         }
-        ExperimentConfig cfg = ExperimentConfig.from((ObjectNode) stageCfg.get("experiment").deepCopy());
-        ExperimentConfig.Setting s = cfg.setting(setting);
-        SettingData data = SettingData.load(setting, s.data());
-        EvalSuite suite = new EvalSuite(data, s.eval(), ck.tokenizer(), seqLen(ck));
-        metrics.putAll(suite.evaluate(ev, ck.params()));
-        out.put("setting", setting);
+        metrics.putAll(Tasks.of(task.setting(), task.data()).evaluation(spec, ck.tokenizer(), seqLen(ck))
+            .evaluate(ev, ck.params()));
+        out.put("setting", task.setting());
       }
       ObjectNode mm = out.putObject("metrics");
       metrics.forEach((k, v) -> {
@@ -104,9 +103,8 @@ final class EvalCommand implements Callable<Integer> {
   }
 
   private static int seqLen(Checkpoint.Loaded ck) {
-    JsonNode exp = ck.provenance().path("config").path("experiment");
-    String setting = ck.provenance().path("config").path("setting").asText("");
-    int t = exp.path(setting).path("pretrain").path("seq_len").asInt(0);
+    int t = ck.provenance().has("task") || ck.provenance().has("config")
+        ? SourceModel.task(ck.dir(), ck.provenance()).seqLen() : 0;
     return t > 0 ? Math.min(t, ck.config().maxSeqLen()) : ck.config().maxSeqLen();
   }
 

@@ -29,8 +29,9 @@ final class TrainingCurves {
   static Figure pretrain(Path runDir, String setting) {
     JsonNode manifest = read(runDir.resolve("manifest.json"));
     JsonNode s = manifest.path("settings").path(setting);
-    boolean arith = s.path("forget_metric").asText().equals("forget_acc");
-    List<String> keys = arith ? List.of("retain_acc", "forget_acc") : List.of("eng_ce", "kor_ce");
+    List<String> keys = List.of(s.path("retain_metric").asText(), s.path("forget_metric").asText());
+    // Accuracies are higher-is-better on the retain side; cross-entropies are not.
+    boolean arith = s.path("retain_higher_is_better").asBoolean();
     XYChart chart = new XYChartBuilder().width(800).height(500)
         .title(setting + ": pretraining (held-out evaluations)").xAxisTitle("step")
         .yAxisTitle(arith ? "accuracy" : "cross-entropy (nats/token)").build();

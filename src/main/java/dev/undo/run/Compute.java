@@ -1,5 +1,6 @@
 package dev.undo.run;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.undo.model.ModelConfig;
 
@@ -12,6 +13,7 @@ import dev.undo.model.ModelConfig;
  * the norm gains) and 4·L·T·d counts the attention scores and the weighted sum over a full context of T.
  * Training is three forward passes' worth (forward + backward), 6·N + 12·L·T·d per token.
  */
+@JsonIgnoreProperties(value = "total_flops", allowGetters = true)
 public record Compute(
     @JsonProperty("train_flops") double trainFlops,
     @JsonProperty("forward_flops") double forwardFlops,

@@ -92,6 +92,23 @@ public final class Checkpoint {
     return null;
   }
 
+  /**
+   * The provenance of the checkpoint at {@code dir} (a checkpoint folder or a stage folder holding one), without
+   * loading its weights.
+   */
+  public static ObjectNode provenance(Path dir) {
+    Path d = resolve(dir);
+    if (d == null) {
+      d = resolve(dir.resolve("checkpoint"));
+    }
+    if (d == null) {
+      throw new IllegalArgumentException("no checkpoint at " + dir + " (expected " + WEIGHTS + " in it or in "
+          + dir.resolve("checkpoint") + ")");
+    }
+    return Files.exists(d.resolve(PROVENANCE)) ? Json.read(d.resolve(PROVENANCE), ObjectNode.class)
+        : Json.MAPPER.createObjectNode();
+  }
+
   public static boolean exists(Path dir) {
     return resolve(dir) != null;
   }

@@ -33,7 +33,10 @@ class PipelineTest {
   static Path reproduce(Path out, List<String> settings, int workers) {
     Engines.start(1);
     ObjectNode t = ConfigLoader.resolve("micro", Map.of("reproduce.workers", Integer.toString(workers)));
-    Path manifest = Reproduce.run(ExperimentConfig.from(t), t, settings, out, false);
+    Path manifest;
+    try (Executor ex = Reproduce.localExecutor(ExperimentConfig.from(t), false, false)) {
+      manifest = Reproduce.run(t, settings, out, ex);
+    }
     Report.write(out);
     return manifest;
   }

@@ -19,12 +19,12 @@ class ConfigLoaderTest {
   @Test
   void quickPresetOverridesDefaults() {
     ExperimentConfig c = ExperimentConfig.from(ConfigLoader.resolve("quick", Map.of()));
-    assertEquals(10, c.arithmetic().data().addSubMax());
+    assertEquals(10, c.arithmetic().data().get("add_sub_max").asInt());
     assertEquals(32, c.arithmetic().pretrain().seqLen());
-    assertEquals(5.0, c.arithmetic().unlearn().maxent().get("retain_weight").asDouble());
+    assertEquals(5.0, c.arithmetic().unlearn().maxent().retainWeight());
     assertEquals(java.util.List.of(1e-3, 2e-3, 3e-3, 5e-3), c.arithmetic().unlearn().sweepLrs("rmu"));
-    assertEquals(0.75, c.arithmetic().data().arithmetic());
-    assertEquals(0.2, c.arithmetic().data().wordProblemFraction());
+    assertEquals(0.75, c.arithmetic().data().get("arithmetic").asDouble());
+    assertEquals(0.2, c.arithmetic().data().get("word_problem_fraction").asDouble());
     // Untouched keys keep defaults.
     assertEquals(0.1, c.arithmetic().pretrain().weightDecay());
   }
@@ -56,9 +56,14 @@ class ConfigLoaderTest {
 
   @Test
   void badValueIsAnErrorNamingTheSection() {
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ExperimentConfig.from(
-        ConfigLoader.resolve("quick", Map.of("arithmetic.data.english", "0.9"))));
+    ExperimentConfig c = ExperimentConfig.from(ConfigLoader.resolve("quick",
+        Map.of("arithmetic.data.english", "0.9")));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> dev.undo.task.Tasks.of("arithmetic", c));
     assertTrue(e.getMessage().contains("arithmetic.data"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> ExperimentConfig.from(
+        ConfigLoader.resolve("quick", Map.of("language.distill.stop_rule", "sometimes"))));
+    assertTrue(e.getMessage().contains("language.distill.stop_rule"), e.getMessage());
   }
 
   @Test
@@ -75,10 +80,9 @@ class ConfigLoaderTest {
         "arithmetic.unlearn.graddiff.sweep_lrs", "[]")));
     assertEquals(java.util.List.of(1e-3, 2e-3), c.arithmetic().unlearn().sweepLrs("rmu"));
     assertEquals(java.util.List.of(1e-4, 3e-4), c.arithmetic().unlearn().sweepLrs("graddiff"));
-    ExperimentConfig bad = ExperimentConfig.from(ConfigLoader.resolve("quick", Map.of(
-        "arithmetic.unlearn.maxent.sweep_lrs", "[1e-4, -1]")));
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> bad.arithmetic().unlearn().sweepLrs("maxent"));
+        () -> ExperimentConfig.from(ConfigLoader.resolve("quick", Map.of(
+            "arithmetic.unlearn.maxent.sweep_lrs", "[1e-4, -1]"))));
     assertTrue(e.getMessage().contains("unlearn.maxent.sweep_lrs"), e.getMessage());
   }
 }

@@ -19,7 +19,9 @@ import dev.undo.model.Params;
 import dev.undo.pretrain.Pretrain;
 import dev.undo.run.ConfigLoader;
 import dev.undo.run.ExperimentConfig;
-import dev.undo.run.SettingData;
+import dev.undo.task.ArithmeticTask;
+import dev.undo.task.Tasks;
+import dev.undo.train.Batches;
 import dev.undo.train.AdamW;
 import dev.undo.train.LrSchedule;
 import dev.undo.train.Trainer;
@@ -41,11 +43,11 @@ class MethodsTest {
   static void setUp() {
     m = Engines.newManager();
     ExperimentConfig c = ExperimentConfig.from(ConfigLoader.resolve("micro", Map.of()));
-    SettingData sd = SettingData.load("arithmetic", c.arithmetic().data());
+    ArithmeticTask sd = (ArithmeticTask) Tasks.of("arithmetic", c);
     tok = sd.buildTokenizer();
     cfg = new ModelConfig(tok.vocabSize(), 32, 3, 2, 64, 32, 10000, 1e-6);
-    data = new Methods.Data(new BatchSampler(tok, sd.forget(), 4, 32, 1),
-        new BatchSampler(tok, sd.retain(), 4, 32, 2));
+    data = new Methods.Data(new BatchSampler(tok, sd.forgetMixture(), 4, 32, 1),
+        new BatchSampler(tok, sd.retainMixture(), 4, 32, 2));
   }
 
   @AfterAll
@@ -92,7 +94,7 @@ class MethodsTest {
         // Identical weights: the retain term (MSE to the frozen model) is exactly 0.
         assertEquals(0.0, terms.get("retain_mse"), 0.0);
         // Forget term by hand: mean over (B, T, d) of (h - c·u)^2 with |u| = 1, so mean(h^2) - 2c·mean(h·u)/d + c²/d.
-        float[] h = d.residual(p, Pretrain.tokensOf(m, data.forget().batch(0)), 1).toFloatArray();
+        float[] h = d.residual(p, Batches.tokens(m, data.forget().batch(0)), 1).toFloatArray();
         double sumSq = 0;
         for (float v : h) {
           sumSq += v * v;
@@ -130,7 +132,7 @@ class MethodsTest {
   @Test
   void repNoiseMmdIsZeroForIdenticalSamplesAndPositiveOtherwise() {
     try (NDScope s = new NDScope()) {
-      Methods.RepNoiseTerm t = new Methods.RepNoiseTerm(new Methods.RepNoise(1.0, 1.0, 0, 3), m);
+      Methods.RepNoiseTerm t = new Methods.RepNoiseTerm(new Methods.RepNoise(1.0, 1.0, 0, 3, 64, 0), m);
       NDArray h = m.randomNormal(new ai.djl.ndarray.types.Shape(2, 32, 16)).mul(5f).add(3f);
       assertTrue(t.mmd(h, 0).getFloat() > 0.01, "far-from-Gaussian activations have positive MMD");
     }

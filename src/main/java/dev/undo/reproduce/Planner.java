@@ -1,0 +1,180 @@
+package dev.undo.reproduce;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.undo.attack.Relearn;
+import dev.undo.pretrain.Pretrain;
+import dev.undo.run.ConfigLoader;
+import dev.undo.run.ExperimentConfig;
+import dev.undo.stage.StageRunner;
+import dev.undo.task.Metric;
+import dev.undo.task.Task;
+import dev.undo.task.Tasks;
+import dev.undo.undo.Distill;
+import dev.undo.unlearn.Sweep;
+import dev.undo.unlearn.Unlearn;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The paper's experiments at our scale as a {@link Plan} (PAPER.md §Claims). For each setting and seed: pretrain
+ * the base and the data-filtered model; distill the filtered model into a random init (oracle); fine-tune the base
+ * to match the oracle (oracle matching); unlearn with each method (LR sweep, teacher chosen by rule);
+ * Unlearn-and-Distill each teacher; UNDO's α sweep on one method's teacher; attack every resulting model with the
+ * same adversary. Folders: {@code <setting>/s<seed>/<stage>} under the run folder.
+ */
+public final class Planner {
+  private Planner() {}
+
+  /** The plan of every setting and seed of {@code cfg}; {@code tree} is the resolved configuration it came from. */
+  public static Plan plan(ObjectNode tree, List<String> settings, Path out) {
+    ExperimentConfig cfg = ExperimentConfig.from(tree);
+    List<Plan.Node> nodes = new ArrayList<>();
+    List<Plan.PlannedModel> models = new ArrayList<>();
+    for (String setting : settings) {
+      Task task = Tasks.of(setting, cfg); // validates the setting's data section before anything runs
+      for (long seed : cfg.reproduce().seeds()) {
+        ObjectNode t = tree.deepCopy();
+        t.put("seed", seed);
+        planSetting(t, task, seed, out, nodes, models);
+      }
+    }
+    return new Plan(nodes, models);
+  }
+
+  static void planSetting(ObjectNode tree, Task task, long seed, Path out, List<Plan.Node> nodes,
+      List<Plan.PlannedModel> models) {
+    ExperimentConfig cfg = ExperimentConfig.from(tree);
+    String setting = task.name();
+    ExperimentConfig.Setting s = cfg.setting(setting);
+    ExperimentConfig.ReproduceSpec r = cfg.reproduce();
+    String root = setting + "/s" + seed;
+    int tok = s.pretrain().seqLen();
+    double pretrainCost = 3.0 * s.pretrain().steps() * s.pretrain().batchSize() * tok;
+    double distillCost = 4.0 * s.distill().maxSteps() * s.distill().batchSize() * tok;
+    double omCost = 4.0 * r.oracleMatchingSteps() * s.distill().batchSize() * tok;
+    double attackCost = 3.0 * s.attack().lrs().size() * s.attack().seeds().size() * s.attack().steps()
+        * s.attack().batchSize() * tok;
+    List<Plan.PlannedModel> mine = new ArrayList<>();
+
+    String base = root + "/base";
+    String filtered = root + "/filtered";
+    nodes.add(node(base, setting + " pretrain base", List.of(), pretrainCost,
+        Plan.Call.of(Pretrain.STAGE.kind(), out.resolve(base), Pretrain.Spec.of(cfg, setting, false))));
+    mine.add(model(setting, "base", "base", null, null, seed, base, false, root, List.of()));
+    nodes.add(node(filtered, setting + " pretrain data-filtered", List.of(), pretrainCost,
+        Plan.Call.of(Pretrain.STAGE.kind(), out.resolve(filtered), Pretrain.Spec.of(cfg, setting, true))));
+    mine.add(model(setting, "filtered", "filtered", null, null, seed, filtered, false, root, List.of()));
+
+    String oracle = root + "/oracle";
+    nodes.add(node(oracle, setting + " oracle (filtered -> random init)", List.of(filtered), distillCost,
+        Plan.Call.of(Distill.STAGE.kind(), out.resolve(oracle), Distill.Spec.of(cfg, setting, out.resolve(filtered),
+            "random", null, 1, 0, s.distill().stopRule()))));
+    mine.add(model(setting, "oracle", "oracle", null, null, seed, oracle, false, root, List.of(filtered)));
+    String om = root + "/oracle_matching";
+    nodes.add(node(om, setting + " oracle matching (base -> oracle outputs)", List.of(base, oracle), omCost,
+        Plan.Call.of(Distill.STAGE.kind(), out.resolve(om), Distill.Spec.of(cfg, setting, out.resolve(oracle),
+            "checkpoint", out.resolve(base), 0, 0, "fixed").withMaxSteps(r.oracleMatchingSteps()))));
+    mine.add(model(setting, "oracle_matching", "oracle_matching", null, null, seed, om, false, root,
+        List.of(filtered, oracle)));
+
+    List<String> methods = new ArrayList<>(r.methods());
+    methods.addAll(r.variants());
+    if (!methods.contains(r.undoMethod())) {
+      throw new IllegalArgumentException("reproduce.undo_method '" + r.undoMethod() + "' is not among the methods "
+          + methods);
+    }
+    for (String method : methods) {
+      String[] parts = method.split("\\+");
+      String baseMethod = parts[0];
+      ObjectNode mTree = tree.deepCopy();
+      for (int i = 1; i < parts.length; i++) {
+        if (!parts[i].equals("repnoise") && !parts[i].equals("sam")) {
+          throw new IllegalArgumentException("reproduce.variants: unknown add-on '" + parts[i] + "' in " + method
+              + " (use repnoise or sam)");
+        }
+        ConfigLoader.set(mTree, setting + ".unlearn." + parts[i] + ".enabled", "true");
+      }
+      ExperimentConfig mCfg = ExperimentConfig.from(mTree);
+      String folder = method.replace('+', '_');
+      String sweep = root + "/unlearn/" + folder;
+      Path sweepDir = out.resolve(sweep);
+      List<Double> lrs = r.sweep() ? mCfg.setting(setting).unlearn().sweepLrs(baseMethod)
+          : List.of(s.unlearn().lr());
+      List<Plan.Call> calls = new ArrayList<>();
+      List<Path> runs = new ArrayList<>();
+      for (double lr : lrs) {
+        Path dir = Sweep.runDir(sweepDir, lr);
+        runs.add(dir);
+        calls.add(Plan.Call.of(Unlearn.STAGE.kind(), dir, Unlearn.Spec.of(mCfg, setting, out.resolve(base),
+            baseMethod, lr)));
+      }
+      ExperimentConfig.UnlearnSpec u = mCfg.setting(setting).unlearn();
+      calls.add(Plan.Call.of(Sweep.STAGE.kind(), sweepDir, new Sweep.Spec(baseMethod, lrs, runs,
+          u.retainTolerance(), u.selectionSecondaryWeight())));
+      nodes.add(new Plan.Node(sweep, setting + " unlearn " + method + " (" + lrs.size() + " LRs)", List.of(base),
+          6.0 * lrs.size() * s.unlearn().steps() * s.unlearn().batchSize() * tok, calls));
+      mine.add(model(setting, "unlearn_" + method, "unlearn", method, null, seed, sweep, true, root, List.of(sweep)));
+      String uad = root + "/unlearn_distill/" + folder;
+      nodes.add(node(uad, setting + " Unlearn-and-Distill " + method, List.of(sweep), distillCost,
+          new Plan.Call(Distill.STAGE.kind(), out.resolve(uad), () -> Distill.Spec.of(cfg, setting,
+              Sweep.selected(sweepDir), "random", null, 1, 0, s.distill().stopRule()),
+              "teacher: the teacher " + sweep + " selects")));
+      mine.add(model(setting, "unlearn_distill_" + method, "unlearn_distill", method, 1.0, seed, uad, false, root,
+          List.of(sweep)));
+      if (method.equals(r.undoMethod())) {
+        for (double alpha : s.distill().alphaSweep()) {
+          String a = String.format(Locale.ROOT, "%.2f", alpha);
+          String undo = root + "/undo/" + folder + "_a" + a;
+          nodes.add(node(undo, setting + " UNDO " + method + " alpha=" + a, List.of(sweep), distillCost,
+              new Plan.Call(Distill.STAGE.kind(), out.resolve(undo), () -> Distill.Spec.of(cfg, setting,
+                  Sweep.selected(sweepDir), "noised", null, alpha, s.distill().beta(), s.distill().stopRule()),
+                  "teacher: the teacher " + sweep + " selects")));
+        }
+      }
+    }
+    // UNDO models after all methods, in α order (the manifest's order since the first build).
+    for (double alpha : s.distill().alphaSweep()) {
+      String a = String.format(Locale.ROOT, "%.2f", alpha);
+      String folder = r.undoMethod().replace('+', '_');
+      mine.add(model(setting, "undo_" + r.undoMethod() + "_a" + a, "undo", r.undoMethod(), alpha, seed,
+          root + "/undo/" + folder + "_a" + a, false, root, List.of(root + "/unlearn/" + folder)));
+    }
+    // Attacks last, with one adversary for all, and the half-way threshold between filtered and base.
+    Metric forget = task.forgetMetric();
+    for (Plan.PlannedModel m : mine) {
+      List<String> deps = new ArrayList<>(List.of(base, filtered));
+      if (!deps.contains(m.stage())) {
+        deps.add(m.stage());
+      }
+      Path attackDir = out.resolve(m.attack());
+      nodes.add(node(m.attack(), setting + " attack " + m.name(), deps, attackCost,
+          new Plan.Call(Relearn.STAGE.kind(), attackDir, () -> Relearn.Spec.of(cfg, setting, modelDir(out, m),
+              threshold(out, base, filtered, forget)), "model: " + m.stage() + (m.selected() ? " (selected)" : ""))));
+    }
+    models.addAll(mine);
+  }
+
+  private static Plan.Node node(String id, String name, List<String> deps, double cost, Plan.Call call) {
+    return new Plan.Node(id, name, deps, cost, List.of(call));
+  }
+
+  private static Plan.PlannedModel model(String setting, String name, String kind, String method, Double alpha,
+      long seed, String stage, boolean selected, String root, List<String> ancestors) {
+    return new Plan.PlannedModel(setting, name, kind, method, alpha, seed, stage, selected,
+        root + "/attack/" + name.replace('+', '_'), ancestors);
+  }
+
+  /** The checkpoint a planned model lives in: its stage folder, or the teacher its sweep selected. */
+  static Path modelDir(Path out, Plan.PlannedModel m) {
+    return m.selected() ? Sweep.selected(out.resolve(m.stage())) : out.resolve(m.stage());
+  }
+
+  /** Half-way between the data-filtered and the base model's forget metric. */
+  static double threshold(Path out, String base, String filtered, Metric forget) {
+    double b = forget.of(StageRunner.result(Pretrain.STAGE, out.resolve(base)).metrics());
+    double f = forget.of(StageRunner.result(Pretrain.STAGE, out.resolve(filtered)).metrics());
+    return (b + f) / 2;
+  }
+}

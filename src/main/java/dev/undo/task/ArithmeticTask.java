@@ -1,0 +1,307 @@
+package dev.undo.task;
+
+import dev.undo.data.ArithmeticConfig;
+import dev.undo.data.ArithmeticGenerator;
+import dev.undo.data.CorpusSource;
+import dev.undo.data.DocumentSource;
+import dev.undo.data.Kind;
+import dev.undo.data.Mixture;
+import dev.undo.data.Mixtures;
+import dev.undo.data.Op;
+import dev.undo.data.Problem;
+import dev.undo.data.Tokenizer;
+import dev.undo.eval.Evaluator;
+import dev.undo.model.Params;
+import dev.undo.run.ExperimentConfig;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+
+/**
+ * The arithmetic setting (PAPER.md §Settings): addition and subtraction (plus English) are retained, multiplication
+ * and division forgotten. Metrics are exact-match accuracies per operation and kind ({@code <op>_equation_acc},
+ * {@code <op>_word_problem_acc}, word problems on held-out templates), their retain and forget means, and CE on
+ * held-out English.
+ */
+public final class ArithmeticTask implements Task {
+  public static final String NAME = "arithmetic";
+  static final Metric RETAIN = new Metric("retain_acc", true, Metric.ACCURACY);
+  static final Metric FORGET = new Metric("forget_acc", false, Metric.ACCURACY);
+  static final String ENG_CE = "eng_ce";
+
+  /**
+   * {@code arithmetic.data}: mixture shares (English + arithmetic = 1; the paper: 0.75 / 0.25), operand ranges
+   * (paper: 1–50 for + and −, 1–20 for × and ÷), the share of arithmetic documents that are word problems, the
+   * tokenizer's minimum character count and the English corpus (embedded name or path).
+   */
+  public record Data(double english, double arithmetic, int addSubMin, int addSubMax, int mulDivMin, int mulDivMax,
+      double wordProblemFraction, int tokenizerMinCount, String englishCorpus) {
+    void validate() {
+      if (english < 0 || arithmetic < 0 || Math.abs(english + arithmetic - 1) > 1e-6) {
+        throw new IllegalArgumentException("arithmetic.data: english and arithmetic must be >= 0 and sum to 1, got "
+            + english + " + " + arithmetic);
+      }
+      if (!(wordProblemFraction >= 0 && wordProblemFraction <= 1)) {
+        throw new IllegalArgumentException("arithmetic.data.word_problem_fraction must be in [0, 1]");
+      }
+      if (tokenizerMinCount < 1) {
+        throw new IllegalArgumentException("arithmetic.data.tokenizer_min_count must be >= 1");
+      }
+    }
+  }
+
+  private final Data data;
+  private final Corpora.Split english;
+  private final ArithmeticGenerator generator;
+
+  public ArithmeticTask(Data data) {
+    data.validate();
+    this.data = data;
+    this.english = Corpora.load(data.englishCorpus(), 0, "arithmetic.data.english_corpus");
+    try {
+      this.generator = new ArithmeticGenerator(new ArithmeticConfig(data.addSubMin(), data.addSubMax(),
+          data.mulDivMin(), data.mulDivMax(), data.wordProblemFraction()));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("arithmetic.data: " + e.getMessage());
+    }
+  }
+
+  @Override
+  public String name() {
+    return NAME;
+  }
+
+  @Override
+  public Metric retainMetric() {
+    return RETAIN;
+  }
+
+  @Override
+  public Metric forgetMetric() {
+    return FORGET;
+  }
+
+  public ArithmeticGenerator generator() {
+    return generator;
+  }
+
+  @Override
+  public Mixture pretrainMixture(boolean filterForget) {
+    CorpusSource eng = new CorpusSource(english.train());
+    return filterForget ? Mixtures.arithmeticFiltered(eng, generator, data.arithmetic())
+        : Mixtures.arithmetic(eng, generator, data.arithmetic());
+  }
+
+  @Override
+  public Mixture forgetMixture() {
+    return Mixtures.arithmeticForget(generator);
+  }
+
+  @Override
+  public Mixture retainMixture() {
+    return Mixtures.arithmeticRetain(new CorpusSource(english.train()), generator, data.arithmetic());
+  }
+
+  /**
+   * Attack data without any evaluation equation: every draw that is an equation of an evaluation set is redrawn
+   * (word problems are evaluated on held-out templates the stream never uses).
+   */
+  @Override
+  public Mixture attackMixture(String which, ExperimentConfig.EvalSpec eval) {
+    Mixture base = switch (which) {
+      case "forget" -> forgetMixture();
+      case "mixture" -> pretrainMixture(false);
+      default -> throw new IllegalArgumentException("attack.data must be forget or mixture, got '" + which + "'");
+    };
+    Set<String> excluded = new HashSet<>();
+    for (Op op : Op.values()) {
+      for (Problem p : generator.evalSet(op, Kind.EQUATION, eval.nPerCell(), eval.seed())) {
+        excluded.add(p.text());
+      }
+    }
+    List<Mixture.Entry> entries = new ArrayList<>();
+    for (Mixture.Entry e : base.entries()) {
+      DocumentSource src = e.source();
+      entries.add(new Mixture.Entry(new DocumentSource() {
+        @Override
+        public String next(Random rnd) {
+          for (int i = 0; i < RESAMPLE_LIMIT; i++) {
+            String d = src.next(rnd);
+            if (!excluded.contains(d)) {
+              return d;
+            }
+          }
+          throw new IllegalStateException("attack data: " + RESAMPLE_LIMIT + " draws in a row were evaluation "
+              + "equations; widen the operand ranges or shrink eval.n_per_cell");
+        }
+
+        @Override
+        public String name() {
+          return src.name() + " minus eval equations";
+        }
+      }, e.probability()));
+    }
+    return new Mixture(entries);
+  }
+
+  /**
+   * Draws in a row that may hit an evaluation equation before the attack stream gives up. With the quick preset's
+   * operands (1–10, so 100 distinct equations per operation and 50 of them evaluated) a draw is excluded half the
+   * time, so 1000 failures in a row mean an evaluation set that covers (nearly) every equation.
+   */
+  static final int RESAMPLE_LIMIT = 1000;
+
+  /**
+   * The English training corpus, plus a fixed sample of generated documents (every character the generator can
+   * emit appears in a few thousand of them).
+   */
+  @Override
+  public Tokenizer buildTokenizer() {
+    List<String> texts = new ArrayList<>(english.train().documents());
+    Random rnd = new Random(0);
+    for (int i = 0; i < 5000; i++) {
+      texts.add(generator.trainingDocument(Op.all(), rnd));
+      texts.add(generator.wordProblem(Op.values()[i % 4], true, rnd).text());
+    }
+    texts.add("\n0123456789 +-*/=");
+    return Tokenizer.build(texts, data.tokenizerMinCount());
+  }
+
+  @Override
+  public Map<String, String> identity() {
+    Map<String, String> m = new LinkedHashMap<>();
+    m.put("setting", NAME);
+    m.put("english_train_sha256", english.train().sha256());
+    m.put("english_val_sha256", english.val().sha256());
+    return m;
+  }
+
+  /** The key of one evaluation cell, e.g. {@code multiplication_word_problem_acc}. */
+  public static String cellKey(Op op, Kind kind) {
+    return op.key() + "_" + kind.key() + "_acc";
+  }
+
+  @Override
+  public Evaluation evaluation(ExperimentConfig.EvalSpec spec, Tokenizer tok, int seqLen) {
+    Map<String, List<Problem>> cells = new LinkedHashMap<>();
+    for (Op op : Op.values()) {
+      for (Kind k : Kind.values()) {
+        cells.put(cellKey(op, k), generator.evalSet(op, k, spec.nPerCell(), spec.seed()));
+      }
+    }
+    List<int[]> englishWindows = Evaluator.windows(tok, english.val().documents(), seqLen, spec.ceSequences());
+    return new Evaluation() {
+      @Override
+      public Map<String, Double> evaluate(Evaluator ev, Params p) {
+        Map<String, Double> m = new LinkedHashMap<>();
+        double retain = 0;
+        double forget = 0;
+        int nr = 0;
+        int nf = 0;
+        for (Map.Entry<String, List<Problem>> e : cells.entrySet()) {
+          double acc = ev.accuracy(p, e.getValue());
+          m.put(e.getKey(), acc);
+          if (e.getValue().get(0).op().isRetain()) {
+            retain += acc;
+            nr++;
+          } else {
+            forget += acc;
+            nf++;
+          }
+        }
+        m.put(RETAIN.key(), retain / nr);
+        m.put(FORGET.key(), forget / nf);
+        m.put(ENG_CE, ev.crossEntropy(p, englishWindows).ce());
+        return m;
+      }
+
+      @Override
+      public long forwardTokens() {
+        long t = (long) englishWindows.size() * seqLen;
+        for (List<Problem> ps : cells.values()) {
+          for (Problem pr : ps) {
+            t += (long) (pr.prompt().length() + 2) * (pr.answer().length() + 1);
+          }
+        }
+        return t;
+      }
+    };
+  }
+
+  /** The paper's arithmetic rule: the mean over the four retain cells of (student − teacher) exceeds −tolerance. */
+  @Override
+  public StopRule distillStopRule(Map<String, Double> teacher, double tolerance) {
+    return new StopRule() {
+      @Override
+      public boolean satisfied(Map<String, Double> m) {
+        return gap(m) > -tolerance;
+      }
+
+      @Override
+      public double gap(Map<String, Double> m) {
+        double sum = 0;
+        int n = 0;
+        for (Op op : Op.retainOps()) {
+          for (Kind k : Kind.values()) {
+            String key = cellKey(op, k);
+            sum += m.get(key) - teacher.get(key);
+            n++;
+          }
+        }
+        return sum / n;
+      }
+
+      @Override
+      public String describe() {
+        return "mean retain-accuracy gap to the teacher > -" + tolerance;
+      }
+    };
+  }
+
+  /** Retain accuracy within {@code tolerance} (relative) of the base, and English CE too. */
+  @Override
+  public boolean keepsRetain(Map<String, Double> m, Map<String, Double> base, double tolerance) {
+    return m.get(ENG_CE) <= base.get(ENG_CE) * (1 + tolerance)
+        && m.get(RETAIN.key()) >= base.get(RETAIN.key()) * (1 - tolerance);
+  }
+
+  @Override
+  public double retainScore(Map<String, Double> m, double secondaryWeight) {
+    return m.get(RETAIN.key()) - secondaryWeight * m.get(ENG_CE);
+  }
+
+  /** First digit of × and ÷ answers from the last prompt position; trained outside the evaluation set. */
+  @Override
+  public ProbeData probeData(ExperimentConfig.EvalSpec eval, long seed, int examples) {
+    List<Problem> test = new ArrayList<>();
+    for (Op op : Op.forgetOps()) {
+      test.addAll(generator.evalSet(op, Kind.EQUATION, eval.nPerCell(), eval.seed()));
+    }
+    Set<String> excluded = new HashSet<>();
+    test.forEach(p -> excluded.add(p.text()));
+    List<Problem> train = new ArrayList<>();
+    Random rnd = new Random(seed);
+    List<Op> ops = new ArrayList<>(Op.forgetOps());
+    for (int i = 0; train.size() < examples && i < examples * 50; i++) {
+      Problem p = generator.equation(ops.get(i % ops.size()), rnd);
+      if (!excluded.contains(p.text())) {
+        train.add(p);
+      }
+    }
+    return new ProbeData.Prompts("first digit of x/÷ answers from the last prompt position", 10,
+        train.stream().map(Problem::prompt).toList(), firstDigits(train),
+        test.stream().map(Problem::prompt).toList(), firstDigits(test));
+  }
+
+  private static int[] firstDigits(List<Problem> ps) {
+    int[] y = new int[ps.size()];
+    for (int i = 0; i < y.length; i++) {
+      y[i] = ps.get(i).answer().charAt(0) - '0';
+    }
+    return y;
+  }
+}

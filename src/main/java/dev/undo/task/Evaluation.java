@@ -1,0 +1,35 @@
+package dev.undo.task;
+
+import dev.undo.eval.Evaluator;
+import dev.undo.model.Params;
+import dev.undo.train.TrainingRun;
+import java.util.Map;
+
+/**
+ * A task's fixed evaluation, built once for a tokenizer and sequence length, then applied to any model of the task.
+ * Metric keys and their order are the task's; the order is part of {@code metrics.jsonl} and {@code eval.json}, so
+ * it never changes for a given task.
+ */
+public interface Evaluation {
+  /** All metrics of the task for one model. */
+  Map<String, Double> evaluate(Evaluator ev, Params p);
+
+  /** Tokens one {@link #evaluate} runs through the model, for the compute ledger. */
+  long forwardTokens();
+
+  /** This evaluation as a training run's periodic evaluation, with the evaluator that runs the model. */
+  default TrainingRun.Evaluation with(Evaluator ev) {
+    Evaluation self = this;
+    return new TrainingRun.Evaluation() {
+      @Override
+      public Map<String, Double> evaluate(Params p) {
+        return self.evaluate(ev, p);
+      }
+
+      @Override
+      public long forwardTokens() {
+        return self.forwardTokens();
+      }
+    };
+  }
+}
