@@ -71,8 +71,11 @@ public final class Main implements Runnable {
    */
   static String describe(Throwable t) {
     Throwable oom = find(t, OutOfMemoryError.class);
-    if (oom != null || isNativeOutOfMemory(t)) {
-      return "out of memory (" + oneLine(String.valueOf((oom != null ? oom : t).getMessage())) + "); use a smaller "
+    if (oom == null) {
+      oom = nativeOutOfMemory(t);
+    }
+    if (oom != null) {
+      return "out of memory (" + oneLine(String.valueOf(oom.getMessage())) + "); use a smaller "
           + "batch size (--set <setting>.<stage>.batch_size=… or eval --batch-size …) or give the JVM more heap "
           + "(-Xmx)";
     }
@@ -119,18 +122,21 @@ public final class Main implements Runnable {
   private static boolean isUserError(Throwable t) {
     return t instanceof IllegalArgumentException || t instanceof IOException || t instanceof UncheckedIOException
         || t instanceof RunLock.BusyException || t instanceof DivergedException
-        || find(t, OutOfMemoryError.class) != null || isNativeOutOfMemory(t);
+        || find(t, OutOfMemoryError.class) != null || nativeOutOfMemory(t) != null;
   }
 
-  /** libtorch's allocator failure ("DefaultCPUAllocator: not enough memory"), surfaced as a DJL EngineException. */
-  private static boolean isNativeOutOfMemory(Throwable t) {
+  /**
+   * libtorch's allocator failure ("DefaultCPUAllocator: not enough memory"), surfaced as a DJL EngineException:
+   * the throwable in {@code t}'s chain that reports it, or null.
+   */
+  private static Throwable nativeOutOfMemory(Throwable t) {
     for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
       String m = c.getMessage();
       if (m != null && (m.contains("not enough memory") || m.contains("CUDA out of memory"))) {
-        return true;
+        return c;
       }
     }
-    return false;
+    return null;
   }
 
   private static Throwable find(Throwable t, Class<? extends Throwable> type) {

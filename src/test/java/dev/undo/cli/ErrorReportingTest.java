@@ -58,8 +58,8 @@ class ErrorReportingTest {
         report(new RuntimeException("worker failed", new OutOfMemoryError("Java heap space"))));
     assertEquals(new Reported(2, "undo eval: error: out of memory ([enforce fail at alloc_cpu.cpp:117] data. "
         + "DefaultCPUAllocator: not enough memory: you tried to allocate 68719476736 bytes.)" + hint),
-        report(new EngineException("[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: not enough "
-            + "memory: you tried to allocate 68719476736 bytes.")));
+        report(new IllegalStateException("stage failed", new EngineException("[enforce fail at alloc_cpu.cpp:117] "
+            + "data. DefaultCPUAllocator: not enough memory: you tried to allocate 68719476736 bytes."))));
   }
 
   @Test
