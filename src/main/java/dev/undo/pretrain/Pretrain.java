@@ -77,6 +77,11 @@ public final class Pretrain implements Stage<Pretrain.Spec, Pretrain.Result> {
   }
 
   @Override
+  public String lrKey(Spec spec) {
+    return spec.setting() + ".pretrain.lr";
+  }
+
+  @Override
   public Result run(Spec spec, StageContext ctx) {
     ExperimentConfig.TrainSpec t = spec.train();
     Task task = Tasks.of(spec.setting(), spec.data());
@@ -116,6 +121,7 @@ public final class Pretrain implements Stage<Pretrain.Spec, Pretrain.Result> {
           .init(() -> Init.random(mc, m, initSeed))
           .objective(p -> objective(dec, p, sampler, t.gradAccum(), m))
           .evaluation(task.evaluation(spec.eval(), tok, t.seqLen()).with(ev))
+          .resumable(ctx.acceptedFingerprints())
           .provenance(ctx.fingerprint(), c -> ctx.provenance(protocol, seeds, ident, Map.of(), c))
           .run();
       r.params().close();

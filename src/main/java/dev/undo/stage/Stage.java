@@ -33,6 +33,11 @@ public interface Stage<S extends StageSpec, R> {
     return Map.of();
   }
 
+  /** The configuration key of the learning rate a divergence message should name, or null. */
+  default String lrKey(S spec) {
+    return null;
+  }
+
   /** Does the work in {@code ctx.dir()} (resuming from a checkpoint a killed run left there) and returns the result. */
   R run(S spec, StageContext ctx);
 }

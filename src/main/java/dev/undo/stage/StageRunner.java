@@ -2,7 +2,12 @@ package dev.undo.stage;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import dev.undo.run.Fingerprint;
 import dev.undo.run.Json;
+import dev.undo.run.RunLock;
+import dev.undo.train.DivergedException;
+import java.util.ArrayList;
 import dev.undo.run.StageDir;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -15,7 +20,7 @@ import java.util.stream.Stream;
 /**
  * The stage-folder protocol, written once for every stage (STYLE.md run directory):
  * <ol>
- *   <li>compute the stage's {@link Fingerprint} from its spec and the contents of its inputs;
+ *   <li>compute the stage's {@link StageFingerprint} from its spec and the contents of its inputs;
  *   <li>a folder with {@code DONE} and the same fingerprint is finished: its result is read back and nothing runs;
  *   <li>a folder made under another fingerprint (finished or not) is an error that names what differs — it is
  *       never reused or spliced — unless {@code force}, which deletes it and starts over;
@@ -23,6 +28,9 @@ import java.util.stream.Stream;
  *       a checkpoint a killed run left, recorded under the same fingerprint), write the result file and then
  *       {@code DONE}, each atomically.
  * </ol>
+ * The whole protocol runs under the folder's {@link RunLock}, so a second writer stops at once. A stage whose
+ * training diverged leaves {@code DIVERGED}; rerun with only a lower learning rate, it resumes from its last good
+ * checkpoint and {@code config.json} records the change under {@code history}.
  */
 public final class StageRunner {
   public static final String CONFIG = "config.json";
@@ -36,13 +44,38 @@ public final class StageRunner {
   }
 
   public static <S extends StageSpec, R> R run(Stage<S, R> stage, S spec, Path dir, Options o) {
-    ObjectNode canonical = Fingerprint.canonical(stage.kind(), spec, stage.identity(spec));
-    String fp = Fingerprint.of(canonical);
     StageDir sd = new StageDir(dir);
+    try (RunLock lock = RunLock.acquire(dir)) {
+      lock.tookOverFrom().ifPresent(h -> System.err.println("note: " + dir + " was left locked by " + h.describe()
+          + " (no longer running); continuing"));
+      return runLocked(stage, spec, sd, o);
+    }
+  }
+
+  private static <S extends StageSpec, R> R runLocked(Stage<S, R> stage, S spec, StageDir sd, Options o) {
+    Path dir = sd.path();
+    ObjectNode canonical = StageFingerprint.canonical(stage.kind(), spec, stage.identity(spec));
+    String fp = StageFingerprint.of(canonical);
     JsonNode recorded = Files.isRegularFile(sd.config()) ? Json.read(sd.config(), JsonNode.class) : null;
     boolean same = recorded != null && fp.equals(recorded.path("fingerprint").asText());
     boolean hasWork = sd.isDone() || Files.exists(sd.checkpoint()) || Files.exists(sd.metrics())
         || Files.exists(dir.resolve(stage.resultFile()));
+    ArrayNode history = Json.MAPPER.createArrayNode();
+    List<String> accepted = new ArrayList<>();
+    if (!o.force() && !same && hasWork && resumableAfterDivergence(sd, recorded, canonical)) {
+      // The stage diverged and is rerun with only its learning rate changed, as the divergence message advised:
+      // resume from the last good checkpoint under the new rate, and say so in config.json.
+      history = recorded.has("history") ? (ArrayNode) recorded.get("history").deepCopy() : history;
+      ObjectNode h = history.addObject();
+      h.set("diverged", Json.read(sd.file(DIVERGED), JsonNode.class));
+      h.put("previous_fingerprint", recorded.path("fingerprint").asText());
+      h.set("changes", Json.MAPPER.valueToTree(StageFingerprint.differences(recorded.get("canonical"), canonical)));
+      accepted.add(recorded.path("fingerprint").asText());
+      for (JsonNode e : recorded.path("history")) {
+        accepted.add(e.path("previous_fingerprint").asText());
+      }
+      same = true;
+    }
     if (o.force() || (!same && hasWork)) {
       if (!o.force()) {
         throw new StaleStageException(dir, recorded, canonical);
@@ -60,11 +93,51 @@ public final class StageRunner {
     cfg.put("fingerprint", fp);
     cfg.set("spec", Specs.MAPPER.valueToTree(spec));
     cfg.set("canonical", canonical);
+    if (!history.isEmpty()) {
+      cfg.set("history", history);
+    }
     Json.writeAtomic(sd.config(), cfg);
-    R r = stage.run(spec, new StageContext(sd, stage.kind(), fp, cfg.get("spec"), o.progress()));
+    R r;
+    try {
+      r = stage.run(spec, new StageContext(sd, stage.kind(), fp, cfg.get("spec"), o.progress(), accepted));
+    } catch (DivergedException e) {
+      ObjectNode d = Json.MAPPER.createObjectNode();
+      d.put("step", e.step());
+      d.put("loss", e.loss());
+      d.put("grad_norm", e.gradNorm());
+      d.put("lr", e.lr());
+      Json.writeAtomic(sd.file(DIVERGED), d);
+      String key = stage.lrKey(spec);
+      throw key == null ? e : e.withLrKey(key);
+    }
     writeResult(dir.resolve(stage.resultFile()), r);
     sd.markDone();
     return r;
+  }
+
+  /** Marker of a stage whose training diverged; its last checkpoint may be resumed with another learning rate. */
+  static final String DIVERGED = "DIVERGED";
+
+  /**
+   * True when the folder's stage diverged and the new spec differs from the recorded one only in learning-rate
+   * keys ({@code lr}, {@code min_lr}): the one change after which resuming the last good checkpoint is sound.
+   */
+  static boolean resumableAfterDivergence(StageDir sd, JsonNode recorded, ObjectNode now) {
+    if (recorded == null || !recorded.has("canonical") || !Files.exists(sd.file(DIVERGED)) || sd.isDone()) {
+      return false;
+    }
+    List<String> d = Fingerprint.differences(recorded.get("canonical"), now, Integer.MAX_VALUE);
+    if (d.isEmpty()) {
+      return false;
+    }
+    for (String line : d) {
+      String key = line.substring(0, line.indexOf(':'));
+      String leaf = key.substring(key.lastIndexOf('.') + 1);
+      if (!leaf.equals("lr") && !leaf.equals("min_lr")) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Writes a result record with the project's JSON conventions (snake_case, indented). */
@@ -90,7 +163,7 @@ public final class StageRunner {
   static void clear(Path dir) {
     try (Stream<Path> s = Files.walk(dir)) {
       for (Path p : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) {
-        if (!p.equals(dir)) {
+        if (!p.equals(dir) && !p.equals(dir.resolve(RunLock.FILE))) {
           Files.delete(p);
         }
       }
@@ -110,7 +183,7 @@ public final class StageRunner {
         return dir + " holds work without a recorded configuration (made by an older undo or another tool); use "
             + "another --out or --force";
       }
-      List<String> d = Fingerprint.differences(recorded.get("canonical"), now);
+      List<String> d = StageFingerprint.differences(recorded.get("canonical"), now);
       String what = d.isEmpty() ? "fingerprint differs" : String.join("; ", d.subList(0, Math.min(3, d.size())))
           + (d.size() > 3 ? "; and " + (d.size() - 3) + " more" : "");
       return dir + " was made with a different configuration: " + what + "; use another --out or --force";

@@ -5,7 +5,7 @@ import java.util.Map;
 
 /**
  * The typed specification of one stage: a record holding every value that shapes the stage's result, serialised
- * to {@code config.json} and fingerprinted ({@link Fingerprint}). Input checkpoints are named by role in
+ * to {@code config.json} and fingerprinted ({@link StageFingerprint}). Input checkpoints are named by role in
  * {@link #inputs()}; the fingerprint uses their contents, not their paths, so a moved run folder still resumes and
  * a changed parent is noticed.
  *

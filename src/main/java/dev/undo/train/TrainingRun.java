@@ -209,6 +209,7 @@ public final class TrainingRun {
     private StopRule stop;
     private Function<Compute, ObjectNode> provenance;
     private String fingerprint;
+    private List<String> accepted = List.of();
 
     Job(StageDir stage, Spec spec, ModelConfig cfg, Tokenizer tok, NDManager manager) {
       this.stage = stage;
@@ -250,6 +251,12 @@ public final class TrainingRun {
       return this;
     }
 
+    /** Earlier fingerprints of this stage whose checkpoint may be resumed (continued after a divergence). */
+    public Job resumable(List<String> earlierFingerprints) {
+      accepted = List.copyOf(earlierFingerprints);
+      return this;
+    }
+
     public Result run() {
       if (init == null || objective == null || eval == null || provenance == null) {
         throw new IllegalStateException("a training job needs init, objective, evaluation and provenance");
@@ -272,7 +279,8 @@ public final class TrainingRun {
     if (resumed) {
       Checkpoint.Loaded ck = Checkpoint.load(stage.checkpoint(), j.manager);
       String was = ck.provenance().path("fingerprint").asText("");
-      if (ck.trainerState() == null || (j.fingerprint != null && !j.fingerprint.equals(was))) {
+      if (ck.trainerState() == null
+          || (j.fingerprint != null && !j.fingerprint.equals(was) && !j.accepted.contains(was))) {
         ck.close();
         throw new IllegalStateException(stage.checkpoint() + (ck.trainerState() == null
             ? " has no optimizer state to resume from" : " was written by another configuration (fingerprint "

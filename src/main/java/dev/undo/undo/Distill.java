@@ -134,6 +134,11 @@ public final class Distill implements Stage<Distill.Spec, Distill.Result> {
   }
 
   @Override
+  public String lrKey(Spec spec) {
+    return SourceModel.task(spec.teacher(), Checkpoint.provenance(spec.teacher())).setting() + ".distill.lr";
+  }
+
+  @Override
   public Result run(Spec spec, StageContext ctx) {
     try (NDManager m = NDManager.newBaseManager(); Checkpoint.Loaded teacher = Checkpoint.load(spec.teacher(), m);
         Decoder dec = new Decoder(teacher.config(), m)) {
@@ -180,6 +185,7 @@ public final class Distill implements Stage<Distill.Spec, Distill.Result> {
           .objective(p -> objective(dec, teacher.params(), p, sampler, m))
           .evaluation(evaluation.with(ev))
           .stopRule(rule)
+          .resumable(ctx.acceptedFingerprints())
           .provenance(ctx.fingerprint(), c -> ctx.provenance(protocol, seeds, ident, parents, c))
           .run();
       Map<String, Double> start = MetricsRecords.firstEval(ctx.dir().metrics());

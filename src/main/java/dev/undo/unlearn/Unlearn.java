@@ -106,6 +106,11 @@ public final class Unlearn implements Stage<Unlearn.Spec, Unlearn.Result> {
   }
 
   @Override
+  public String lrKey(Spec spec) {
+    return SourceModel.task(spec.base(), Checkpoint.provenance(spec.base())).setting() + ".unlearn.lr (or --lr)";
+  }
+
+  @Override
   public Result run(Spec spec, StageContext ctx) {
     try (NDManager m = NDManager.newBaseManager(); Checkpoint.Loaded baseCk = Checkpoint.load(spec.base(), m)) {
       TaskSpec protocol = SourceModel.task(spec.base(), baseCk.provenance());
@@ -150,7 +155,8 @@ public final class Unlearn implements Stage<Unlearn.Spec, Unlearn.Result> {
             .trainable(meth::trainable)
             .objective(p -> meth.objective(dec, p, m))
             .evaluation(task.evaluation(spec.eval(), baseCk.tokenizer(), seqLen).with(ev))
-            .provenance(ctx.fingerprint(), c -> ctx.provenance(protocol, seeds, ident,
+            .resumable(ctx.acceptedFingerprints())
+          .provenance(ctx.fingerprint(), c -> ctx.provenance(protocol, seeds, ident,
                 Map.of("base", Provenance.parent(spec.base().toString(), baseCk.provenance())), c))
             .run();
         Map<String, Double> before = MetricsRecords.firstEval(ctx.dir().metrics());

@@ -106,4 +106,92 @@ class CliTest {
     assertEquals(2, r.code());
     assertTrue(r.err().contains("graddiff"), r.err());
   }
+
+  static void assertOneLineError(Run r, String expected) {
+    assertEquals(2, r.code(), r.err());
+    assertEquals(expected + "\n", r.err());
+  }
+
+  @Test
+  void numericOptionsAreValidatedInOneLine() {
+    assertOneLineError(run("eval", "--model", model.toString(), "--batch-size", "0"),
+        "undo eval: error: --batch-size: 0 is below the minimum 1");
+    assertOneLineError(run("eval", "--model", model.toString(), "--batch-size", "100000"),
+        "undo eval: error: --batch-size: 100000 is above the limit 4096");
+    assertOneLineError(run("eval", "--model", model.toString(), "--batch-size", "abc"),
+        "undo eval: error: Invalid value for option '--batch-size': 'abc' is not an int (see undo eval --help)");
+    assertOneLineError(run("pretrain", "--setting", "arithmetic", "--preset", "micro", "--set", "pretrain.steps=1.5",
+        "--out", tmp.resolve("frac").toString()),
+        "undo pretrain: error: config key 'arithmetic.pretrain.steps': 1.5 is not an integer");
+  }
+
+  @Test
+  void promptFilesAreValidatedLineByLine() throws Exception {
+    Path f = tmp.resolve("bad-types.jsonl");
+    String[][] cases = {
+        {"{\"prompt\": 5, \"answer\": \"4\"}", "\"prompt\" must be a string, not a number 5"},
+        {"{\"prompt\": \"1 + 1 = \", \"answer\": 2}", "\"answer\" must be a string, not a number 2"},
+        {"{\"prompt\": \"1 + 1 = \", \"answer\": [\"2\"]}", "\"answer\" must be a string, not an array [\"2\"]"},
+        {"{\"prompt\": \"1 + 1 = \"}", "missing string field \"answer\""},
+        {"{\"prompt\": \"\", \"answer\": \"1\"}", "\"prompt\" is empty"},
+        {"[1, 2]", "expected a JSON object with string fields \"prompt\" and \"answer\""},
+        {"{\"prompt\": \"1 + 1\"", "not valid JSON: Unexpected end-of-input: expected close marker for Object "
+            + "(start marker at line 1, column 1) (column 19)"},
+        {"{\"prompt\": \"1 + 1 = \", \"answer\": \"" + "2".repeat(30) + "\"}",
+            "prompt and answer take 38 tokens (+1 the scorer generates past the answer), more than the model's "
+                + "context of 32 tokens"}};
+    for (String[] c : cases) {
+      Files.writeString(f, "{\"prompt\": \"2 + 2 = \", \"answer\": \"4\"}\n\n" + c[0] + "\n");
+      assertOneLineError(run("eval", "--model", model.toString(), "--prompts", f.toString()),
+          "undo eval: error: " + f + ":3: " + c[1]);
+    }
+  }
+
+  @Test
+  void evalReadsCorpusFilesFromProvenanceOnlyUnderADataDirTheUserGave() throws Exception {
+    Path foreign = tmp.resolve("foreign");
+    copyTree(model.resolve("checkpoint"), foreign);
+    Path corpora = Files.createDirectories(tmp.resolve("corpora"));
+    Path root = dev.undo.data.Corpus.dataRoot().resolve("corpora");
+    Files.copy(root.resolve("english.train.txt"), corpora.resolve("eng.txt"));
+    Files.copy(root.resolve("english.val.txt"), corpora.resolve("eng.val.txt"));
+    Path prov = foreign.resolve("provenance.json");
+    com.fasterxml.jackson.databind.node.ObjectNode n = Json.read(prov,
+        com.fasterxml.jackson.databind.node.ObjectNode.class);
+    ((com.fasterxml.jackson.databind.node.ObjectNode) n.at("/config/experiment/arithmetic/data"))
+        .put("english_corpus", corpora.resolve("eng.txt").toString());
+    Json.writeAtomic(prov, n);
+    dev.undo.run.Checksums.write(foreign, List.of("model.safetensors", "config.json", "tokenizer.json",
+        "provenance.json", "optimizer.safetensors", "trainer_state.json"));
+    Path real = corpora.resolve("eng.txt").toRealPath();
+    assertOneLineError(run("eval", "--model", foreign.toString(), "--threads", "1"),
+        "undo eval: error: " + foreign + "/provenance.json names the corpus file " + real + "; eval reads corpus "
+            + "files only under a --data-dir you give (add --data-dir " + real.getParent() + " if you trust it, "
+            + "or use --text)");
+    Run r = run("eval", "--model", foreign.toString(), "--threads", "1", "--json", "--data-dir", corpora.toString());
+    assertEquals(0, r.code(), r.err());
+  }
+
+  @Test
+  void aCorruptCheckpointIsOneLineNamingTheFile() throws Exception {
+    Path copy = tmp.resolve("corrupt");
+    copyTree(model.resolve("checkpoint"), copy);
+    Path w = copy.resolve("model.safetensors");
+    byte[] b = Files.readAllBytes(w);
+    b[b.length - 1] ^= 0x10;
+    Files.write(w, b);
+    Run r = run("eval", "--model", copy.toString(), "--threads", "1");
+    assertEquals(2, r.code(), r.err());
+    assertTrue(r.err().startsWith("undo eval: error: " + w + " is corrupt: its sha256 "), r.err());
+    assertEquals(1, r.err().lines().count(), r.err());
+  }
+
+  static void copyTree(Path from, Path to) throws java.io.IOException {
+    Files.createDirectories(to);
+    try (java.util.stream.Stream<Path> s = Files.list(from)) {
+      for (Path p : s.toList()) {
+        Files.copy(p, to.resolve(p.getFileName()));
+      }
+    }
+  }
 }

@@ -85,4 +85,44 @@ class ConfigLoaderTest {
             "arithmetic.unlearn.maxent.sweep_lrs", "[1e-4, -1]"))));
     assertTrue(e.getMessage().contains("unlearn.maxent.sweep_lrs"), e.getMessage());
   }
+
+  static String error(Map<String, String> overrides) {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> ExperimentConfig.from(ConfigLoader.resolve("micro", overrides)));
+    return e.getMessage();
+  }
+
+  @Test
+  void anIntegerKeyRejectsAFractionButAcceptsAnIntegralFloat() {
+    assertEquals("config key 'arithmetic.pretrain.steps': 1.5 is not an integer",
+        error(Map.of("arithmetic.pretrain.steps", "1.5")));
+    assertEquals(2000, ExperimentConfig.from(ConfigLoader.resolve("micro",
+        Map.of("arithmetic.pretrain.steps", "2.0e3"))).arithmetic().pretrain().steps());
+    assertEquals(10000, ExperimentConfig.from(ConfigLoader.resolve("micro",
+        Map.of("arithmetic.pretrain.steps", "1e4"))).arithmetic().pretrain().steps());
+    // Keys without a bound are checked when binding: a long, an int in a list, an int field.
+    assertEquals("config key 'seed': 12.5 is not an integer", error(Map.of("seed", "12.5")));
+    assertEquals("config key 'arithmetic.attack.report_steps[1]': 0.5 is not an integer",
+        error(Map.of("arithmetic.attack.report_steps", "[0, 0.5]")));
+    assertEquals("config key 'arithmetic.data.add_sub_max': \"12\" is not an integer",
+        error(Map.of("arithmetic.data.add_sub_max", "'12'")));
+    assertEquals("config key 'arithmetic.data.add_sub_max': 3000000000 is out of range (-2147483648 to "
+        + "2147483647)", error(Map.of("arithmetic.data.add_sub_max", "3000000000")));
+  }
+
+  @Test
+  void sizesHaveSaneUpperBounds() {
+    assertEquals("config key 'arithmetic.pretrain.batch_size': 100000 is above the limit 4096 (use grad_accum for "
+        + "larger effective batches)", error(Map.of("arithmetic.pretrain.batch_size", "100000")));
+    assertEquals("config key 'language.eval.batch_size': 0 is below the minimum 1 (use grad_accum for larger "
+        + "effective batches)", error(Map.of("language.eval.batch_size", "0")));
+    assertEquals("config key 'model.max_seq_len': 1.0E30 is above the limit 8192 (longer sequences do not fit in "
+        + "memory)", error(Map.of("model.max_seq_len", "1e30")));
+    assertEquals("config key 'arithmetic.pretrain.steps': 1000000000000 is above the limit 100000000",
+        error(Map.of("arithmetic.pretrain.steps", "1000000000000")));
+    assertEquals("--batch-size: 0 is below the minimum 1",
+        assertThrows(IllegalArgumentException.class, () -> ConfigLoader.checkRange("--batch-size", 0, 1, 4096))
+            .getMessage());
+    assertEquals(7, ConfigLoader.checkRange("--threads", 7, 1, 1024));
+  }
 }

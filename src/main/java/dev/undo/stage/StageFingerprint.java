@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.undo.run.Fingerprint;
 import dev.undo.run.Json;
 import java.io.IOException;
 import java.io.InputStream;
@@ -19,9 +20,9 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * A stage's fingerprint: SHA-256 of the canonical JSON (keys sorted at every level) of its kind, its spec with
- * each input path replaced by the content hash of that input, and any extra identities the stage declares (corpus
- * hashes). Two runs with equal fingerprints compute the same result (for the same thread count), so a finished
+ * A stage's fingerprint: {@link Fingerprint} (SHA-256 of canonical JSON: keys sorted, numbers by value) of its
+ * kind, its spec with each input path replaced by the content hash of that input, and any extra identities the
+ * stage declares (corpus hashes). Two runs with equal fingerprints compute the same result (for the same thread count), so a finished
  * stage with the same fingerprint may be reused and a checkpoint with the same fingerprint resumed; anything else
  * is another configuration.
  *
@@ -29,8 +30,8 @@ import java.util.TreeMap;
  * holds wall times. A finished stage without a checkpoint (an attack, a teacher selection) is identified by its
  * recorded fingerprint. A plain file is hashed as it is.
  */
-public final class Fingerprint {
-  private Fingerprint() {}
+public final class StageFingerprint {
+  private StageFingerprint() {}
 
   /** The canonical JSON that is hashed, for {@code config.json} and for explaining a mismatch. */
   public static ObjectNode canonical(String kind, StageSpec spec, Map<String, String> identity) {
@@ -55,26 +56,11 @@ public final class Fingerprint {
     n.set("inputs", inputs);
     ObjectNode id = n.putObject("identity");
     new TreeMap<>(identity).forEach(id::put);
-    return (ObjectNode) sorted(n);
+    return n;
   }
 
   public static String of(ObjectNode canonical) {
-    try {
-      MessageDigest md = MessageDigest.getInstance("SHA-256");
-      return hex(md.digest(Json.LINE.writeValueAsBytes(canonical)));
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
-  }
-
-  private static String hex(byte[] digest) {
-    StringBuilder sb = new StringBuilder();
-    for (byte b : digest) {
-      sb.append(String.format("%02x", b));
-    }
-    return sb.toString();
+    return Fingerprint.of(canonical);
   }
 
   /**
@@ -127,7 +113,7 @@ public final class Fingerprint {
           }
         }
       }
-      return hex(md.digest());
+      return java.util.HexFormat.of().formatHex(md.digest());
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read " + files + ": " + e.getMessage(), e);
     } catch (NoSuchAlgorithmException e) {
@@ -135,57 +121,8 @@ public final class Fingerprint {
     }
   }
 
-  /** A deep copy with object keys sorted, so equal values serialise to equal bytes. */
-  static JsonNode sorted(JsonNode n) {
-    if (n.isObject()) {
-      ObjectNode out = JsonNodeFactory.instance.objectNode();
-      List<String> keys = new ArrayList<>();
-      n.fieldNames().forEachRemaining(keys::add);
-      keys.sort(null);
-      for (String k : keys) {
-        out.set(k, sorted(n.get(k)));
-      }
-      return out;
-    }
-    if (n.isArray()) {
-      ArrayNode out = JsonNodeFactory.instance.arrayNode();
-      n.forEach(x -> out.add(sorted(x)));
-      return out;
-    }
-    return n;
-  }
-
-  /**
-   * The differences between two canonical records, as {@code key a ≠ b} for the first few differing leaves, for
-   * the error that names what changed.
-   */
+  /** What differs between a recorded canonical record and a new one, for the error that names it. */
   public static List<String> differences(JsonNode was, JsonNode now) {
-    List<String> out = new ArrayList<>();
-    diff("", was, now, out);
-    return out;
-  }
-
-  private static void diff(String path, JsonNode a, JsonNode b, List<String> out) {
-    if (a != null && b != null && a.isObject() && b.isObject()) {
-      TreeMap<String, Boolean> keys = new TreeMap<>();
-      a.fieldNames().forEachRemaining(k -> keys.put(k, true));
-      b.fieldNames().forEachRemaining(k -> keys.put(k, true));
-      for (Iterator<String> it = keys.keySet().iterator(); it.hasNext(); ) {
-        String k = it.next();
-        diff(path.isEmpty() ? k : path + "." + k, a.get(k), b.get(k), out);
-      }
-      return;
-    }
-    if (a == null || b == null || !a.equals(b)) {
-      out.add(path + " " + show(a) + " ≠ " + show(b));
-    }
-  }
-
-  private static String show(JsonNode n) {
-    if (n == null) {
-      return "(absent)";
-    }
-    String s = n.isTextual() ? n.asText() : n.toString();
-    return s.length() > 40 ? s.substring(0, 12) + "…" : s;
+    return Fingerprint.differences(was, now, 4);
   }
 }
