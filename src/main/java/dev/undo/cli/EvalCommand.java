@@ -8,6 +8,7 @@ import dev.undo.eval.EvalSuite;
 import dev.undo.eval.Evaluator;
 import dev.undo.model.Decoder;
 import dev.undo.model.Engines;
+import dev.undo.run.ConfigLoader;
 import dev.undo.run.ExperimentConfig;
 import dev.undo.run.Json;
 import dev.undo.run.SettingData;
@@ -46,6 +47,14 @@ final class EvalCommand implements Callable<Integer> {
   @Option(names = "--threads", paramLabel = "N", description = "Intra-op threads (default: all cores).")
   Integer threads;
 
+  @Option(names = "--setting", paramLabel = "arithmetic|language",
+      description = "Setting to evaluate a model whose provenance names none (e.g. imported from Hugging Face).")
+  String setting;
+
+  @Option(names = "--preset", defaultValue = "quick", paramLabel = "NAME|FILE",
+      description = "Experiment configuration that goes with --setting (default: ${DEFAULT-VALUE}).")
+  String preset;
+
   @Option(names = "--batch-size", defaultValue = "100", paramLabel = "N", description = "Eval batch size.")
   int batchSize;
 
@@ -72,13 +81,24 @@ final class EvalCommand implements Callable<Integer> {
       } else {
         JsonNode stageCfg = ck.provenance().path("config");
         String setting = stageCfg.path("setting").asText("");
-        if (setting.isEmpty() || !stageCfg.has("experiment")) {
-          throw new IllegalArgumentException(ck.dir() + "/provenance.json names no setting; use --prompts or --text");
+        ObjectNode experiment;
+        if (!setting.isEmpty() && stageCfg.has("experiment")) {
+          if (this.setting != null && !this.setting.equals(setting)) {
+            throw new IllegalArgumentException("--setting " + this.setting + ": " + model + " was made under setting "
+                + setting);
+          }
+          experiment = (ObjectNode) stageCfg.get("experiment").deepCopy();
+        } else if (this.setting != null) {
+          setting = this.setting;
+          experiment = ConfigLoader.resolve(preset, Map.of());
+        } else {
+          throw new IllegalArgumentException(model + " names no setting in its provenance (a model imported from "
+              + "Hugging Face has none): pass --setting arithmetic|language, or use --prompts or --text");
         }
-        ExperimentConfig cfg = ExperimentConfig.from((ObjectNode) stageCfg.get("experiment").deepCopy());
+        ExperimentConfig cfg = ExperimentConfig.from(experiment);
         ExperimentConfig.Setting s = cfg.setting(setting);
         SettingData data = SettingData.load(setting, s.data());
-        EvalSuite suite = new EvalSuite(data, s.eval(), ck.tokenizer(), seqLen(ck));
+        EvalSuite suite = new EvalSuite(data, s.eval(), ck.tokenizer(), seqLen(ck, experiment, setting));
         metrics.putAll(suite.evaluate(ev, ck.params()));
         out.put("setting", setting);
       }
@@ -104,8 +124,11 @@ final class EvalCommand implements Callable<Integer> {
   }
 
   private static int seqLen(Checkpoint.Loaded ck) {
-    JsonNode exp = ck.provenance().path("config").path("experiment");
-    String setting = ck.provenance().path("config").path("setting").asText("");
+    return seqLen(ck, ck.provenance().path("config").path("experiment"),
+        ck.provenance().path("config").path("setting").asText(""));
+  }
+
+  private static int seqLen(Checkpoint.Loaded ck, JsonNode exp, String setting) {
     int t = exp.path(setting).path("pretrain").path("seq_len").asInt(0);
     return t > 0 ? Math.min(t, ck.config().maxSeqLen()) : ck.config().maxSeqLen();
   }

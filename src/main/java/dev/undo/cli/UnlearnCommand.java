@@ -1,6 +1,7 @@
 package dev.undo.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.undo.hf.HfFolder;
 import dev.undo.pretrain.Pretrain;
 import dev.undo.run.ExperimentConfig;
 import dev.undo.run.Json;
@@ -76,6 +77,14 @@ final class UnlearnCommand implements Callable<Integer> {
   }
 
   static String setting(Path model) {
+    if (HfFolder.isHfFolder(model)) {
+      ObjectNode prov = HfFolder.provenance(model);
+      if (prov.path("config").path("setting").asText("").isEmpty()) {
+        throw new IllegalArgumentException(model + " is a Hugging Face folder that names no setting: run `undo import "
+            + "--from " + model + " --out DIR --setting arithmetic|language` and unlearn DIR");
+      }
+      return SourceModel.of(model, prov).setting();
+    }
     Path d = Checkpoint.resolve(model) != null ? Checkpoint.resolve(model)
         : Checkpoint.resolve(model.resolve("checkpoint"));
     if (d == null) {

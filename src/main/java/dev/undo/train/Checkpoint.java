@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.undo.data.Tokenizer;
+import dev.undo.hf.HfFolder;
 import dev.undo.model.ModelConfig;
 import dev.undo.model.Params;
 import dev.undo.model.Safetensors;
@@ -97,10 +98,15 @@ public final class Checkpoint {
   }
 
   /**
-   * Loads a checkpoint. {@code dir} may be the checkpoint folder itself or a stage folder holding
-   * {@code checkpoint/}. Errors name the folder and the missing or broken file.
+   * Loads a checkpoint. {@code dir} may be the checkpoint folder itself, a stage folder holding
+   * {@code checkpoint/}, or a Hugging Face Gemma-2 folder ({@link HfFolder}). Errors name the folder and the
+   * missing or broken file.
    */
   public static Loaded load(Path dir, NDManager manager) {
+    if (HfFolder.isHfFolder(dir)) { // a transformers Gemma-2 folder (`undo export --format hf`, or from elsewhere)
+      HfFolder.Contents hf = HfFolder.read(dir, manager, null);
+      return new Loaded(dir, hf.config(), hf.params(), hf.tokenizer(), hf.provenance(), null, null);
+    }
     Path d = resolve(dir);
     if (d == null && Files.isDirectory(dir.resolve("checkpoint"))) {
       d = resolve(dir.resolve("checkpoint"));
