@@ -53,6 +53,14 @@ final class EvalCommand implements Callable<Integer> {
   @Option(names = "--threads", paramLabel = "N", description = "Intra-op threads (default and 0: all cores).")
   Integer threads;
 
+  @Option(names = "--setting", paramLabel = "arithmetic|language|text",
+      description = "Setting to evaluate a model whose provenance names none (e.g. imported from Hugging Face).")
+  String setting;
+
+  @Option(names = "--preset", defaultValue = "quick", paramLabel = "NAME|FILE",
+      description = "Experiment configuration that goes with --setting (default: ${DEFAULT-VALUE}).")
+  String preset;
+
   @Option(names = "--batch-size", defaultValue = "100", paramLabel = "N", description = "Eval batch size (1-4096).")
   int batchSize;
 
@@ -91,10 +99,25 @@ final class EvalCommand implements Callable<Integer> {
         metrics.put("ce", ce.ce());
         metrics.put("tokens", (double) ce.tokens());
       } else {
-        TaskSpec task = SourceModel.task(ck.dir(), ck.provenance());
+        boolean known = ck.provenance().has("task") || ck.provenance().has("config");
+        TaskSpec task;
         ExperimentConfig.EvalSpec spec = SourceModel.evalSpec(ck.provenance());
+        if (known) {
+          task = SourceModel.task(ck.dir(), ck.provenance());
+          if (setting != null && !setting.equals(task.setting())) {
+            throw new IllegalArgumentException("--setting " + setting + ": " + model + " was made under setting "
+                + task.setting());
+          }
+        } else if (setting != null) {
+          ExperimentConfig.Setting s = ExperimentConfig.from(ConfigLoader.resolve(preset, Map.of())).setting(setting);
+          task = new TaskSpec(setting, s.data(), s.pretrain().seqLen());
+          spec = s.eval();
+        } else {
+          throw new IllegalArgumentException(model + " names no setting in its provenance (a model imported from "
+              + "Hugging Face has none): pass --setting arithmetic|language|text, or use --prompts or --text");
+        }
         if (spec == null) {
-          spec = ExperimentConfig.from(ConfigLoader.resolve("defaults", Map.of())).setting(task.setting()).eval();
+          spec = ExperimentConfig.from(ConfigLoader.resolve(preset, Map.of())).setting(task.setting()).eval();
         }
         // Corpus paths come from the checkpoint: follow only embedded names or files under --data-dir.
         for (java.util.Iterator<String> it = task.data().fieldNames(); it.hasNext(); ) {

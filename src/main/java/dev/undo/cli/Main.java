@@ -20,7 +20,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "undo", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
     description = "Robust unlearning of language models: Unlearn, Noise, Distill-on-Outputs (Lee et al., 2025).",
-    subcommands = {PretrainCommand.class, EvalCommand.class, UnlearnCommand.class, DistillCommand.class, RobustifyCommand.class, RelearnCommand.class, ReproduceCommand.class, ReportCommand.class, ProbeCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {PretrainCommand.class, EvalCommand.class, UnlearnCommand.class, DistillCommand.class, RobustifyCommand.class, RelearnCommand.class, ReproduceCommand.class, ReportCommand.class, ProbeCommand.class, BenchCommand.class, ExportCommand.class, ImportCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;

@@ -28,8 +28,46 @@ public record ExperimentConfig(String name, long seed, int threads, ModelSpec mo
     c.arithmetic.validate("arithmetic");
     c.language.validate("language");
     c.text.validate("text");
+    c.arithmeticData();
+    c.languageData();
+    c.textData();
     return c;
   }
+
+  /** {@code arithmetic.data}, typed (the task checks the values together). */
+  public ArithmeticData arithmeticData() {
+    return ConfigLoader.bind(arithmetic.data(), ArithmeticData.class, "arithmetic.data");
+  }
+
+  /** {@code language.data}, typed. */
+  public LanguageData languageData() {
+    return ConfigLoader.bind(language.data(), LanguageData.class, "language.data");
+  }
+
+  /** {@code text.data}, typed. */
+  public TextData textData() {
+    return ConfigLoader.bind(text.data(), TextData.class, "text.data");
+  }
+
+  /**
+   * {@code arithmetic.data}: mixture shares (English + arithmetic = 1; the paper: 0.75 / 0.25), operand ranges
+   * (paper: 1–50 for + and −, 1–20 for × and ÷), the share of arithmetic documents that are word problems, the
+   * tokenizer's minimum character count and the English corpus (embedded name or path).
+   */
+  public record ArithmeticData(double english, double arithmetic, int addSubMin, int addSubMax, int mulDivMin,
+      int mulDivMax, double wordProblemFraction, int tokenizerMinCount, String englishCorpus) {}
+
+  /** {@code language.data}: shares (English + Korean = 1; the paper: 0.5 / 0.5), tokenizer, corpora. */
+  public record LanguageData(double english, double korean, int tokenizerMinCount, String englishCorpus,
+      String koreanCorpus) {}
+
+  /**
+   * {@code text.data}: shares of the retain and forget corpora in pretraining (sum 1), tokenizer, the two corpora
+   * (UTF-8 text, one document per line, or JSONL with a {@code text} field), and which documents are held out when a
+   * corpus has no {@code .val} file beside it.
+   */
+  public record TextData(double retain, double forget, int tokenizerMinCount, String retainCorpus,
+      String forgetCorpus, int heldOutEvery) {}
 
   /**
    * What {@code undo reproduce} runs: settings, unlearning methods (variants such as {@code maxent+repnoise} or

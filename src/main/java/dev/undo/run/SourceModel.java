@@ -21,8 +21,9 @@ public final class SourceModel {
     String setting = cfg.path("setting").asText("");
     JsonNode exp = cfg.path("experiment");
     if (setting.isEmpty() || !exp.isObject()) {
-      throw new IllegalArgumentException(dir + ": provenance.json names no task (setting and data); was this "
-          + "checkpoint made by undo? For an imported model pass --setting");
+      throw new IllegalArgumentException(dir + " names no setting in its provenance (a model from elsewhere): run "
+          + "`undo import --from " + dir + " --out NEW --setting arithmetic|language|text` first (eval takes "
+          + "--setting directly)");
     }
     ObjectNode data = ((ObjectNode) exp.path(setting).path("data")).deepCopy();
     // Keys of the shared data section that the setting never read, dropped when each setting got its own.

@@ -33,33 +33,26 @@ public final class ArithmeticTask implements Task {
   static final Metric FORGET = new Metric("forget_acc", false, Metric.ACCURACY);
   static final String ENG_CE = "eng_ce";
 
-  /**
-   * {@code arithmetic.data}: mixture shares (English + arithmetic = 1; the paper: 0.75 / 0.25), operand ranges
-   * (paper: 1–50 for + and −, 1–20 for × and ÷), the share of arithmetic documents that are word problems, the
-   * tokenizer's minimum character count and the English corpus (embedded name or path).
-   */
-  public record Data(double english, double arithmetic, int addSubMin, int addSubMax, int mulDivMin, int mulDivMax,
-      double wordProblemFraction, int tokenizerMinCount, String englishCorpus) {
-    void validate() {
-      if (english < 0 || arithmetic < 0 || Math.abs(english + arithmetic - 1) > 1e-6) {
-        throw new IllegalArgumentException("arithmetic.data: english and arithmetic must be >= 0 and sum to 1, got "
-            + english + " + " + arithmetic);
-      }
-      if (!(wordProblemFraction >= 0 && wordProblemFraction <= 1)) {
-        throw new IllegalArgumentException("arithmetic.data.word_problem_fraction must be in [0, 1]");
-      }
-      if (tokenizerMinCount < 1) {
-        throw new IllegalArgumentException("arithmetic.data.tokenizer_min_count must be >= 1");
-      }
+  /** Checks the data section's values together (types were checked when the configuration was bound). */
+  static void validate(ExperimentConfig.ArithmeticData d) {
+    if (d.english() < 0 || d.arithmetic() < 0 || Math.abs(d.english() + d.arithmetic() - 1) > 1e-6) {
+      throw new IllegalArgumentException("arithmetic.data: english and arithmetic must be >= 0 and sum to 1, got "
+          + d.english() + " + " + d.arithmetic());
+    }
+    if (!(d.wordProblemFraction() >= 0 && d.wordProblemFraction() <= 1)) {
+      throw new IllegalArgumentException("arithmetic.data.word_problem_fraction must be in [0, 1]");
+    }
+    if (d.tokenizerMinCount() < 1) {
+      throw new IllegalArgumentException("arithmetic.data.tokenizer_min_count must be >= 1");
     }
   }
 
-  private final Data data;
+  private final ExperimentConfig.ArithmeticData data;
   private final Corpora.Split english;
   private final ArithmeticGenerator generator;
 
-  public ArithmeticTask(Data data) {
-    data.validate();
+  public ArithmeticTask(ExperimentConfig.ArithmeticData data) {
+    validate(data);
     this.data = data;
     this.english = Corpora.load(data.englishCorpus(), 0, "arithmetic.data.english_corpus");
     try {

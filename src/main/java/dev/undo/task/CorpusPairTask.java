@@ -25,18 +25,6 @@ public final class CorpusPairTask implements Task {
   public static final String LANGUAGE = "language";
   public static final String TEXT = "text";
 
-  /** {@code language.data}: shares (English + Korean = 1; the paper: 0.5 / 0.5), tokenizer, corpora. */
-  public record LanguageData(double english, double korean, int tokenizerMinCount, String englishCorpus,
-      String koreanCorpus) {}
-
-  /**
-   * {@code text.data}: shares of the retain and forget corpora in pretraining (sum 1), tokenizer, the two corpora
-   * (UTF-8 text, one document per line, or JSONL with a {@code text} field), and which documents are held out when a
-   * corpus has no {@code .val} file beside it.
-   */
-  public record TextData(double retain, double forget, int tokenizerMinCount, String retainCorpus,
-      String forgetCorpus, int heldOutEvery) {}
-
   private final String name;
   private final String retainName;
   private final String forgetName;
@@ -71,7 +59,7 @@ public final class CorpusPairTask implements Task {
   }
 
   /** English retain, Korean forget; metrics {@code eng_ce} and {@code kor_ce}. */
-  public static CorpusPairTask language(LanguageData d) {
+  public static CorpusPairTask language(ExperimentConfig.LanguageData d) {
     return new CorpusPairTask(LANGUAGE, "english", "korean", new Metric("eng_ce", false, Metric.NATS),
         new Metric("kor_ce", true, Metric.NATS), d.english(), d.korean(), d.tokenizerMinCount(),
         "\n0123456789 +-*/=", Corpora.load(d.englishCorpus(), 0, "language.data.english_corpus"),
@@ -79,7 +67,7 @@ public final class CorpusPairTask implements Task {
   }
 
   /** A user's retain and forget corpora; metrics {@code retain_ce} and {@code forget_ce}. */
-  public static CorpusPairTask text(TextData d) {
+  public static CorpusPairTask text(ExperimentConfig.TextData d) {
     if (d.heldOutEvery() < 2) {
       throw new IllegalArgumentException("text.data.held_out_every must be >= 2");
     }

@@ -21,10 +21,12 @@ public final class Tasks {
   public static Task of(String setting, JsonNode data) {
     String where = setting + ".data";
     return switch (setting) {
-      case ArithmeticTask.NAME -> new ArithmeticTask(ConfigLoader.bind(data, ArithmeticTask.Data.class, where));
+      case ArithmeticTask.NAME -> new ArithmeticTask(
+          ConfigLoader.bind(data, ExperimentConfig.ArithmeticData.class, where));
       case CorpusPairTask.LANGUAGE -> CorpusPairTask.language(
-          ConfigLoader.bind(data, CorpusPairTask.LanguageData.class, where));
-      case CorpusPairTask.TEXT -> CorpusPairTask.text(ConfigLoader.bind(data, CorpusPairTask.TextData.class, where));
+          ConfigLoader.bind(data, ExperimentConfig.LanguageData.class, where));
+      case CorpusPairTask.TEXT -> CorpusPairTask.text(
+          ConfigLoader.bind(data, ExperimentConfig.TextData.class, where));
       default -> throw new IllegalArgumentException("unknown setting '" + setting + "' (use " + String.join(", ",
           NAMES) + ")");
     };

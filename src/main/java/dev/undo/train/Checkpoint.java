@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.undo.data.Tokenizer;
+import dev.undo.hf.HfFolder;
 import dev.undo.model.ModelConfig;
 import dev.undo.model.Params;
 import dev.undo.model.Safetensors;
@@ -166,6 +167,9 @@ public final class Checkpoint {
    * loading its weights.
    */
   public static ObjectNode provenance(Path dir) {
+    if (HfFolder.isHfFolder(dir)) {
+      return HfFolder.provenance(dir);
+    }
     Path d = resolve(dir);
     if (d == null) {
       d = resolve(dir.resolve("checkpoint"));
@@ -206,11 +210,15 @@ public final class Checkpoint {
   }
 
   /**
-   * Loads a checkpoint. {@code dir} may be the checkpoint folder itself or a stage folder holding
-   * {@code checkpoint/}. Verifies the checksums first (see the class comment). Errors are one line naming the
-   * folder and the missing or broken file.
+   * Loads a checkpoint. {@code dir} may be the checkpoint folder itself, a stage folder holding
+   * {@code checkpoint/}, or a Hugging Face Gemma-2 folder ({@link HfFolder}). Verifies the checksums first (see the
+   * class comment). Errors are one line naming the folder and the missing or broken file.
    */
   public static Loaded load(Path dir, NDManager manager) {
+    if (HfFolder.isHfFolder(dir)) { // a transformers Gemma-2 folder (`undo export --format hf`, or from elsewhere)
+      HfFolder.Contents hf = HfFolder.read(dir, manager, null);
+      return new Loaded(dir, hf.config(), hf.params(), hf.tokenizer(), hf.provenance(), null, null);
+    }
     Path d = locate(dir);
     if (Checksums.verify(d, FILES) == Checksums.Status.ABSENT) {
       System.err.println("warning: " + d + " has no " + CHECKSUMS + " (written by an older build); loading it "

@@ -158,7 +158,7 @@ class CliTest {
     Path prov = foreign.resolve("provenance.json");
     com.fasterxml.jackson.databind.node.ObjectNode n = Json.read(prov,
         com.fasterxml.jackson.databind.node.ObjectNode.class);
-    ((com.fasterxml.jackson.databind.node.ObjectNode) n.at("/config/experiment/arithmetic/data"))
+    ((com.fasterxml.jackson.databind.node.ObjectNode) n.at("/task/data"))
         .put("english_corpus", corpora.resolve("eng.txt").toString());
     Json.writeAtomic(prov, n);
     dev.undo.run.Checksums.write(foreign, List.of("model.safetensors", "config.json", "tokenizer.json",
