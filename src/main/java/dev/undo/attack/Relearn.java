@@ -43,7 +43,7 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * Relearning attacks (PAPER.md §Pipeline 5): fine-tune copies of a model on forget data at each learning rate of a
+ * Relearning attacks (docs/PROTOCOL.md §Pipeline 5): fine-tune copies of a model on forget data at each learning rate of a
  * grid (constant LR), evaluating forget and retain every k steps. The adversary picks, at each step budget, the
  * learning rate (and seed) that restores the most: the worst case for the defender, summarised in
  * {@code attack.json}.

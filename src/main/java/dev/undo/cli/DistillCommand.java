@@ -12,7 +12,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "distill", mixinStandardHelpOptions = true,
-    description = {"Distill a teacher's outputs into a student (PAPER.md §Pipeline 3-4).",
+    description = {"Distill a teacher's outputs into a student (docs/PROTOCOL.md §Pipeline 3-4).",
         "--init noised: UNDO (student = teacher shrunk and perturbed by --alpha/--beta); --init random: "
             + "Unlearn-and-Distill, or the oracle when the teacher is the data-filtered model; --init DIR: start "
             + "from that checkpoint (oracle matching: the pretrained model matching the oracle)."})

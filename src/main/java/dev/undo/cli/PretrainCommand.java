@@ -12,7 +12,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "pretrain", mixinStandardHelpOptions = true,
-    description = {"Pretrain a model from scratch on a setting's mixture (PAPER.md §Pipeline 1).",
+    description = {"Pretrain a model from scratch on a setting's mixture (docs/PROTOCOL.md §Pipeline 1).",
         "Resumes from OUT/checkpoint if a previous run was killed; does nothing if OUT holds the finished stage of "
             + "the same configuration; stops if OUT holds another configuration's work (--force starts over).",
         "--setting text trains on your own corpora: --retain-text R --forget-text F."})

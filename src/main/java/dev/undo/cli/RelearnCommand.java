@@ -13,7 +13,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "relearn", mixinStandardHelpOptions = true,
-    description = {"Relearning attack (PAPER.md §Pipeline 5): fine-tune copies of a model on forget data at each "
+    description = {"Relearning attack (docs/PROTOCOL.md §Pipeline 5): fine-tune copies of a model on forget data at each "
         + "learning rate; the adversary takes the best LR at every step budget.",
         "Writes OUT/attack.json (worst case, forget at the report steps, AUC) and OUT/runs/*.json (every curve)."})
 final class RelearnCommand implements Callable<Integer> {

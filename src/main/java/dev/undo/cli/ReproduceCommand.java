@@ -15,7 +15,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "reproduce", mixinStandardHelpOptions = true,
-    description = {"Run the paper's experiments at our scale and write a report (PAPER.md §Claims).",
+    description = {"Run the paper's experiments at our scale and write a report (docs/PROTOCOL.md §Claims).",
         "Stages: pretrain base and data-filtered, oracle, oracle matching, unlearning sweeps, Unlearn-and-Distill, "
             + "UNDO alpha sweep, relearning attacks on every model; then OUT/manifest.json and OUT/report/.",
         "Resumable: rerun the same command after a crash; finished stages are skipped, a killed one resumes.",

@@ -13,7 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The two measurements of PAPER.md: cross-entropy on held-out text, and exact-match accuracy of greedy answers to
+ * The two measurements of docs/PROTOCOL.md: cross-entropy on held-out text, and exact-match accuracy of greedy answers to
  * arithmetic prompts. Both run without autograd and batch their work.
  *
  * <p>Greedy decoding pads prompts on the right. Under a causal mask a position never sees the positions after it,

@@ -26,7 +26,7 @@ import java.util.TreeSet;
  * {@code model.safetensors.index.json} lists.
  *
  * <p>Reading converts F16, BF16 and F64 tensors to float32 on the host before any array is created: the decoder
- * computes in float32, and DJL's PyTorch build ends the JVM on creating a bfloat16 array (DJL-NOTES trap 9). BF16 and
+ * computes in float32, and DJL's PyTorch build ends the JVM on creating a bfloat16 array (docs/ENGINE-NOTES.md trap 9). BF16 and
  * F16 convert exactly; F64 is rounded to nearest.
  */
 public final class HfWeights {

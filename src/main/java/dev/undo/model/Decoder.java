@@ -13,7 +13,7 @@ import ai.djl.ndarray.types.SparseFormat;
  *
  * <p>Every scalar that takes part in a differentiated expression is a native constant held here, never a Java
  * float passed to {@code mul(float)}: DJL wraps such floats in a tensor over Java memory and frees it at once,
- * while autograd keeps a reference, so the backward pass would read freed memory (DJL-NOTES trap 1).
+ * while autograd keeps a reference, so the backward pass would read freed memory (docs/ENGINE-NOTES.md trap 1).
  *
  * <p>Callers own the lifetime of results: run forward passes inside an {@code NDScope} (the training loop does).
  */

@@ -30,7 +30,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Pretraining from scratch (PAPER.md §Pipeline 1): AdamW, warmup then cosine to min_lr, grad clip, packed
+ * Pretraining from scratch (docs/PROTOCOL.md §Pipeline 1): AdamW, warmup then cosine to min_lr, grad clip, packed
  * sequences drawn from the task's mixture. With {@code filterForget} the forget data is left out of the mixture:
  * the data-filtering gold standard every robustness number is compared with.
  *

@@ -20,7 +20,7 @@ import java.util.TreeSet;
 import java.util.function.Function;
 
 /**
- * Checks PAPER.md's claims C1–C5 against a run's numbers. Nothing here knows what the answer should be: each claim
+ * Checks docs/PROTOCOL.md's claims C1–C5 against a run's numbers. Nothing here knows what the answer should be: each claim
  * is a rule over relearned fractions, robustness and compute (see {@link Relearning}), with its thresholds as the
  * named constants below, and the rule text is written into the claim's {@code numbers} next to the values it was
  * applied to.

@@ -5,14 +5,14 @@ import dev.undo.report.Claims.Claim;
 import dev.undo.report.Plots.Figure;
 import dev.undo.report.RunData.Run;
 import dev.undo.report.Tables.Table;
-import java.util.Base64;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 
 /**
- * index.html: one self-contained file (images as base64 data URIs, inline CSS, no scripts, nothing fetched), so
- * the report can be mailed, archived or opened offline and still show everything.
+ * index.html: inline CSS, no scripts, nothing fetched; figures are the PNG files beside it in the report folder
+ * (linked, not embedded, so the folder holds each image once and a repository diff of a report stays readable).
+ * Keep the folder together to view it offline.
  */
 final class Html {
   private Html() {}
@@ -77,8 +77,8 @@ final class Html {
       b.append("<h2>Setting: ").append(esc(s.setting())).append("</h2>\n<p class=\"meta\">")
           .append(esc(s.description())).append("</p>\n");
       for (Figure f : s.figures()) {
-        b.append("<figure><img alt=\"").append(esc(f.file())).append("\" src=\"data:image/png;base64,")
-            .append(Base64.getEncoder().encodeToString(f.png())).append("\"><figcaption>").append(esc(f.file()))
+        b.append("<figure><img alt=\"").append(esc(f.file())).append("\" src=\"").append(esc(f.file()))
+            .append("\"><figcaption>").append(esc(f.file()))
             .append(": ").append(esc(f.caption())).append("</figcaption></figure>\n");
       }
       for (Table t : s.tables()) {

@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.function.ToDoubleFunction;
 
 /**
- * The non-dominated set of a retain/forget trade-off (PAPER.md claim C4). A point dominates another when it is at
+ * The non-dominated set of a retain/forget trade-off (docs/PROTOCOL.md claim C4). A point dominates another when it is at
  * least as good on both axes and strictly better on one, where "good" follows the manifest's directions (higher
  * retain accuracy but lower English CE; lower ×÷ accuracy but higher Korean CE). Points with a missing coordinate
  * take no part.

@@ -34,7 +34,7 @@ import org.knowm.xchart.style.Styler;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 
 /**
- * The report's figures, one family per question of PAPER.md: does a model relearn (worst-case curves, claims
+ * The report's figures, one family per question of docs/PROTOCOL.md: does a model relearn (worst-case curves, claims
  * C1/C2), what α buys (C3), where UNDO sits on the retain/forget trade-off (C4), and what each model costs (C5).
  *
  * <p>Every figure shows cell means: one line or point per (kind, method, α), averaged over seeds, so a multi-seed
@@ -321,7 +321,7 @@ final class Plots {
     chart.addSeries("added compute", labels, pct);
     return new Figure("compute_" + slug(r.setting.name()) + ".png",
         "Compute each model needs beyond the base pretrain (FLOPs: training, teacher forwards, evaluation), as a "
-            + "percentage of the data-filtering pretrain (PAPER.md §Compute).",
+            + "percentage of the data-filtering pretrain (docs/PROTOCOL.md §Compute).",
         png(chart));
   }
 

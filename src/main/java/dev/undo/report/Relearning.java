@@ -152,7 +152,7 @@ final class Relearning {
     return 1 - relearned(m, step);
   }
 
-  /** Added compute of a model as a percentage of its seed's data-filtering pretrain (PAPER.md §Compute). */
+  /** Added compute of a model as a percentage of its seed's data-filtering pretrain (docs/PROTOCOL.md §Compute). */
   double addedComputePct(Model m) {
     Model f = reference(Kind.FILTERED, m.seed());
     if (f == null || f.computeFlops() == null || m.addedFlops() == null || f.computeFlops() <= 0) {

@@ -29,7 +29,7 @@ final class RunData {
 
   private RunData() {}
 
-  /** The model kinds of PAPER.md §Pipeline 6 plus the unlearning and UNDO models, spelled as in the manifest. */
+  /** The model kinds of docs/PROTOCOL.md §Pipeline 6 plus the unlearning and UNDO models, spelled as in the manifest. */
   enum Kind {
     BASE("base"),
     FILTERED("filtered"),

@@ -1,5 +1,5 @@
 /**
- * The report: turns a finished run into the figures, tables and claim verdicts of PAPER.md ("Claims to
+ * The report: turns a finished run into the figures, tables and claim verdicts of docs/PROTOCOL.md ("Claims to
  * reproduce", C1–C5, and "Compute").
  *
  * <ul>

@@ -11,7 +11,7 @@ import java.util.Set;
 import java.util.function.Supplier;
 
 /**
- * An experiment as data (STYLE.md: Spark's DAG scheduler, Make): nodes, each one or more stage calls with the nodes
+ * An experiment as data (as in Spark's DAG scheduler, Make): nodes, each one or more stage calls with the nodes
  * it needs and an estimated cost, plus the models the experiment reports and where they live. Executing it is a
  * separate concern ({@link Scheduler}, {@link Executor}); the same plan runs on a thread pool or a cluster, and a
  * stage whose fingerprint matches a finished folder is skipped.

@@ -18,7 +18,7 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * The paper's experiments at our scale as a {@link Plan} (PAPER.md §Claims). For each setting and seed: pretrain
+ * The paper's experiments at our scale as a {@link Plan} (docs/PROTOCOL.md §Claims). For each setting and seed: pretrain
  * the base and the data-filtered model; distill the filtered model into a random init (oracle); fine-tune the base
  * to match the oracle (oracle matching); unlearn with each method (LR sweep, teacher chosen by rule);
  * Unlearn-and-Distill each teacher; UNDO's α sweep on one method's teacher; attack every resulting model with the

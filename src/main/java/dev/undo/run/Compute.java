@@ -8,7 +8,7 @@ import dev.undo.model.ModelConfig;
  * The compute ledger's unit: FLOPs, tokens, steps and wall time of one stage. Every stage adds what it spends
  * (training, teacher forwards, evaluation) and stores the total in its provenance; pipelines sum them.
  *
- * <p>FLOP model (PAPER.md §Compute, nanoGPT's estimate): per token a forward pass costs 2·N + 4·L·T·d, where N is
+ * <p>FLOP model (docs/PROTOCOL.md §Compute, nanoGPT's estimate): per token a forward pass costs 2·N + 4·L·T·d, where N is
  * the parameters that take part in matrix products (all blocks plus the tied LM head, not the embedding lookup or
  * the norm gains) and 4·L·T·d counts the attention scores and the weighted sum over a full context of T.
  * Training is three forward passes' worth (forward + backward), 6·N + 12·L·T·d per token.

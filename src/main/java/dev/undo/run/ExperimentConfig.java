@@ -126,7 +126,7 @@ public record ExperimentConfig(String name, long seed, int threads, ModelSpec mo
   }
 
   /**
-   * Unlearning (PAPER.md §Pipeline 2): constant LR, AdamW with the given betas and weight decay (the paper: 0),
+   * Unlearning (docs/PROTOCOL.md §Pipeline 2): constant LR, AdamW with the given betas and weight decay (the paper: 0),
    * gradient clipping, and per method its loss settings and LR sweep. Teacher selection keeps the strongest
    * forgetting among LRs whose retain stays within {@code retain_tolerance} of the base; when none does, the best
    * retain score wins, where {@code selection_secondary_weight} weighs English CE against retain accuracy
@@ -192,7 +192,7 @@ public record ExperimentConfig(String name, long seed, int threads, ModelSpec mo
   public record SamSpec(boolean enabled, double rho) {}
 
   /**
-   * Noise and distillation (PAPER.md §Pipeline 3–4). The student's AdamW uses the given betas, weight decay and
+   * Noise and distillation (docs/PROTOCOL.md §Pipeline 3–4). The student's AdamW uses the given betas, weight decay and
    * gradient clipping (the pretraining recipe's, as the paper distills with its pretraining optimizer).
    */
   public record DistillSpec(double alpha, double beta, long maxSteps, int batchSize, double lr, double minLr,
@@ -217,7 +217,7 @@ public record ExperimentConfig(String name, long seed, int threads, ModelSpec mo
   }
 
   /**
-   * Relearning attacks (PAPER.md §Pipeline 5): data, LR grid, length, evaluation cadence and size, the attacker's
+   * Relearning attacks (docs/PROTOCOL.md §Pipeline 5): data, LR grid, length, evaluation cadence and size, the attacker's
    * optimizer (AdamW betas, or SGD) and gradient clipping (0 = none), attack seeds, LoRA.
    */
   public record AttackSpec(String data, List<Double> lrs, long steps, long evalEvery, int batchSize,

@@ -12,7 +12,7 @@ import java.util.TreeSet;
 
 /**
  * A content fingerprint of a configuration tree, so a stage runner can tell "same inputs" (reuse DONE, resume a
- * checkpoint) from "changed inputs" (refuse, or start afresh) — the Make/Bazel rule of STYLE.md.
+ * checkpoint) from "changed inputs" (refuse, or start afresh) — the rule of Make and Bazel.
  *
  * <p>Canonical form: object keys sorted, no whitespace, numbers by value ({@code 1e-3} and {@code 0.001} are the
  * same, so is an integral float and the integer: {@code 2.0} and {@code 2}), strings as JSON strings. The

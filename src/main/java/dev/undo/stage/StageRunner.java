@@ -18,7 +18,7 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /**
- * The stage-folder protocol, written once for every stage (STYLE.md run directory):
+ * The stage-folder protocol, written once for every stage (docs/DESIGN.md, "Stages are folders"):
  * <ol>
  *   <li>compute the stage's {@link StageFingerprint} from its spec and the contents of its inputs;
  *   <li>a folder with {@code DONE} and the same fingerprint is finished: its result is read back and nothing runs;

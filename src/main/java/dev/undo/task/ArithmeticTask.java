@@ -22,7 +22,7 @@ import java.util.Random;
 import java.util.Set;
 
 /**
- * The arithmetic setting (PAPER.md §Settings): addition and subtraction (plus English) are retained, multiplication
+ * The arithmetic setting (docs/PROTOCOL.md §Settings): addition and subtraction (plus English) are retained, multiplication
  * and division forgotten. Metrics are exact-match accuracies per operation and kind ({@code <op>_equation_acc},
  * {@code <op>_word_problem_acc}, word problems on held-out templates), their retain and forget means, and CE on
  * held-out English.

@@ -4,7 +4,7 @@ import dev.undo.train.TrainingRun;
 import java.util.Map;
 
 /**
- * Distillation's stop rule (PAPER.md §Pipeline 4): read at each evaluation of a student, true once the student has
+ * Distillation's stop rule (docs/PROTOCOL.md §Pipeline 4): read at each evaluation of a student, true once the student has
  * recovered the teacher's retain performance. {@link #gap} is the quantity the rule thresholds, recorded so a
  * report can show how far a student that hit its step cap still was.
  */

@@ -6,7 +6,7 @@ import dev.undo.run.ExperimentConfig;
 import java.util.Map;
 
 /**
- * One setting of the experiment (PAPER.md §Settings): what is retained, what is forgotten, and how both are
+ * One setting of the experiment (docs/PROTOCOL.md §Settings): what is retained, what is forgotten, and how both are
  * measured. A task owns everything a stage would otherwise have to know about a setting: its metric names and
  * directions, the data mixtures (pretraining, data-filtered, forget, retain, attack), the tokenizer's training
  * texts, the evaluation, the distillation stop rule, the rule that says an unlearned model kept its retain

@@ -17,7 +17,7 @@ import java.util.Map;
  * checkpoints and stop rules are {@link Listener}s, as in DJL, so the loop stays short.
  *
  * <p>Each step runs inside an {@link NDScope} that frees every temporary the step made: without it, native memory
- * grows by the activations of every step (DJL-NOTES trap 2).
+ * grows by the activations of every step (docs/ENGINE-NOTES.md trap 2).
  */
 public final class Trainer {
 

@@ -38,7 +38,7 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * Distillation on outputs (PAPER.md §Pipeline 4): a student learns the teacher's next-token distributions by
+ * Distillation on outputs (docs/PROTOCOL.md §Pipeline 4): a student learns the teacher's next-token distributions by
  * forward KL(teacher ‖ student) at temperature 1, on the teacher's full pretraining mixture (forget data included:
  * only outputs teach). The student starts as
  * <ul>

@@ -19,7 +19,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 /**
- * The unlearning losses of PAPER.md §Pipeline 2, each an {@link Trainer.Objective} over a forget batch and a
+ * The unlearning losses of docs/PROTOCOL.md §Pipeline 2, each an {@link Trainer.Objective} over a forget batch and a
  * retain batch of the same step:
  *
  * <ul>
@@ -257,7 +257,7 @@ public final class Methods {
     }
 
     private NDArray kernelMean(NDArray a, NDArray b, NDArray bw) {
-      // ||a_i − b_j||² = |a_i|² + |b_j|² − 2 a_i·b_j; the 2 is a native constant (DJL-NOTES trap 1).
+      // ||a_i − b_j||² = |a_i|² + |b_j|² − 2 a_i·b_j; the 2 is a native constant (docs/ENGINE-NOTES.md trap 1).
       NDArray aa = a.square().sum(new int[] {1}, true); // (n, 1)
       NDArray bb = b.square().sum(new int[] {1}, true).transpose(); // (1, n)
       NDArray d2 = aa.add(bb).sub(a.matMul(b.transpose()).mul(two));

@@ -27,7 +27,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The unlearning stage (PAPER.md §Pipeline 2): fine-tune a copy of a pretrained model with GradDiff, MaxEnt or RMU
+ * The unlearning stage (docs/PROTOCOL.md §Pipeline 2): fine-tune a copy of a pretrained model with GradDiff, MaxEnt or RMU
  * (optionally RepNoise, SAM) at a constant learning rate, no warmup. The forget and retain data are the two sides
  * of the base model's own pretraining mixture (its task protocol, not this run's preset); for arithmetic the retain
  * side is English plus + and −, so English is guarded too.
