@@ -70,26 +70,37 @@ public final class Relearn implements Stage<Relearn.Spec, Relearn.Result> {
       return Map.of("model", model);
     }
 
+    /** The same attack with the evaluation's summary cells fixed (reproduce: the base model's cells). */
+    public Spec withSummaryCells(List<String> cells) {
+      return new Spec(model, attack, eval.withSummaryCells(cells), threshold, seed);
+    }
+
     public static Spec of(ExperimentConfig cfg, String setting, Path model, Double threshold) {
       return new Spec(model, cfg.setting(setting).attack(), cfg.setting(setting).eval(), threshold, cfg.seed());
     }
   }
 
-  /** One evaluation of one attack run. */
-  public record Point(long step, double forget, double retain) {}
+  /** One evaluation of one attack run: the forget metric with its interval, and the retain metric. */
+  public record Point(long step, double forget, double lo, double hi, double retain) {}
 
-  public record Curve(double lr, long seed, List<Point> points, Compute compute) {}
-
-  /** Worst case at a step budget: the attacker's best forget value and the choice that reached it. */
-  public record Worst(long step, double forget, double lr, long seed) {}
+  /** One attack run: the data it trained on, its learning rate and seed, its evaluations and compute. */
+  public record Curve(String data, double lr, long seed, List<Point> points, Compute compute) {}
 
   /**
-   * {@code attack.json}: the forget metric and its direction, the worst case at every evaluated step, the worst
-   * case at the report steps, its area under the curve (per step), the first step at which it crossed the
-   * threshold (when one was given), compute, every curve, and provenance.
+   * The adversary's best result within a step budget: the least-forgotten value (with its interval) over every
+   * run and every evaluation at or before {@code step}, which run reached it and at which step ({@code at}).
    */
-  public record Result(String forgetMetric, boolean higherIsMoreForgotten, List<Worst> worstCase,
-      Map<String, Double> forgetAt, double auc, @JsonInclude(JsonInclude.Include.NON_NULL) Double threshold,
+  public record Worst(long step, double forget, double lo, double hi, String data, double lr, long seed, long at) {}
+
+  /**
+   * {@code attack.json}: the forget metric and its direction, the items (accuracy) or windows (CE) one evaluation
+   * scores, the worst case at every evaluated step and at the report steps (with intervals), its area under the
+   * curve (per step), the first step at which it crossed the threshold (when one was given), compute, every curve,
+   * and provenance.
+   */
+  public record Result(String forgetMetric, boolean higherIsMoreForgotten, int evalItems, int evalWindows,
+      List<Worst> worstCase, Map<String, Double> forgetAt, Map<String, Double> forgetAtLo,
+      Map<String, Double> forgetAtHi, double auc, @JsonInclude(JsonInclude.Include.NON_NULL) Double threshold,
       @JsonInclude(JsonInclude.Include.NON_NULL) Long stepsToThreshold, Compute compute, List<Curve> curves,
       JsonNode provenance) {}
 
@@ -120,18 +131,17 @@ public final class Relearn implements Stage<Relearn.Spec, Relearn.Result> {
     List<Curve> curves = new ArrayList<>();
     Metric fm;
     ObjectNode provenance;
+    Evaluation suite;
     try (NDManager m = NDManager.newBaseManager(); Checkpoint.Loaded ck = Checkpoint.load(spec.model(), m);
         Decoder dec = new Decoder(ck.config(), m)) {
       TaskSpec protocol = SourceModel.task(spec.model(), ck.provenance());
       Task task = Tasks.of(protocol.setting(), protocol.data());
       int seqLen = protocol.seqLen();
       ExperimentConfig.EvalSpec full = spec.eval();
-      Evaluation suite = task.evaluation(new ExperimentConfig.EvalSpec(o.evalProblemsPerCell(), full.seed(),
-          o.ceSequences(), full.batchSize()), ck.tokenizer(), seqLen);
+      suite = task.evaluation(full.withSizes(o.evalProblemsPerCell(), o.ceSequences()), ck.tokenizer(), seqLen);
       Evaluator ev = new Evaluator(dec, ck.tokenizer(), m, full.batchSize());
       fm = task.forgetMetric();
       Metric rm = task.retainMetric();
-      Mixture attackData = task.attackMixture(o.data(), full);
       try {
         Files.createDirectories(out.resolve("runs"));
       } catch (java.io.IOException e) {
@@ -139,40 +149,41 @@ public final class Relearn implements Stage<Relearn.Spec, Relearn.Result> {
       }
       // The step-0 point is the same for every run: evaluate the model once.
       Map<String, Double> m0 = suite.evaluate(ev, ck.params());
-      Point p0 = new Point(0, fm.of(m0), rm.of(m0));
+      Point p0 = point(0, m0, fm, rm);
       long evalTokens = suite.forwardTokens();
       Map<String, Long> seeds = new LinkedHashMap<>();
       seeds.put("run", spec.seed());
-      for (double lr : o.lrs()) {
-        for (long seed : o.seeds()) {
-          Path f = out.resolve("runs").resolve(runName(lr, seed) + ".json");
-          long dataSeed = Seeds.derive(spec.seed(), protocol.setting() + "/attack/data/" + seed);
-          seeds.put("data/" + seed, dataSeed);
-          if (Files.exists(f)) {
-            curves.add(Json.read(f, Curve.class));
-            continue;
+      Map<String, String> ident = new LinkedHashMap<>(task.identity());
+      for (String data : o.data()) {
+        Mixture attackData = task.attackMixture(data, full);
+        ident.put("attack_mixture_" + data, attackData.describe());
+        for (double lr : o.lrs()) {
+          for (long seed : o.seeds()) {
+            Path f = out.resolve("runs").resolve(runName(data, lr, seed) + ".json");
+            long dataSeed = Seeds.derive(spec.seed(), protocol.setting() + "/attack/data/" + seed
+                + (data.equals("forget") ? "" : "/" + data));
+            seeds.put("data/" + data + "/" + seed, dataSeed);
+            if (Files.exists(f)) {
+              curves.add(Json.read(f, Curve.class));
+              continue;
+            }
+            BatchSampler sampler = new BatchSampler(ck.tokenizer(), attackData, o.batchSize(), seqLen, dataSeed);
+            long t0 = System.nanoTime();
+            List<Point> pts = new ArrayList<>();
+            pts.add(p0);
+            attackOnce(dec, ck.params(), sampler, o, lr, Seeds.derive(spec.seed(), "attack/lora/" + seed), m,
+                ctx.progress() ? String.format(Locale.ROOT, "attack %s lr=%.0e seed=%d", data, lr, seed) : null,
+                p -> pts.add(point(p.step(), suite.evaluate(ev, p.params()), fm, rm)));
+            long evals = pts.size() - 1;
+            Compute c = Compute.training(ck.config(), seqLen, o.steps() * o.batchSize() * (long) seqLen, o.steps())
+                .plus(Compute.evaluation(ck.config(), seqLen, evals * evalTokens))
+                .withWallSeconds((System.nanoTime() - t0) / 1e9);
+            Curve curve = new Curve(data, lr, seed, pts, c);
+            Json.writeAtomic(f, curve);
+            curves.add(curve);
           }
-          BatchSampler sampler = new BatchSampler(ck.tokenizer(), attackData, o.batchSize(), seqLen, dataSeed);
-          long t0 = System.nanoTime();
-          List<Point> pts = new ArrayList<>();
-          pts.add(p0);
-          attackOnce(dec, ck.params(), sampler, o, lr, Seeds.derive(spec.seed(), "attack/lora/" + seed), m,
-              ctx.progress() ? String.format(Locale.ROOT, "attack lr=%.0e seed=%d", lr, seed) : null,
-              p -> {
-                Map<String, Double> mm = suite.evaluate(ev, p.params());
-                pts.add(new Point(p.step(), fm.of(mm), rm.of(mm)));
-              });
-          long evals = pts.size() - 1;
-          Compute c = Compute.training(ck.config(), seqLen, o.steps() * o.batchSize() * (long) seqLen, o.steps())
-              .plus(Compute.forward(ck.config(), seqLen, evals * evalTokens))
-              .withWallSeconds((System.nanoTime() - t0) / 1e9);
-          Curve curve = new Curve(lr, seed, pts, c);
-          Json.writeAtomic(f, curve);
-          curves.add(curve);
         }
       }
-      Map<String, String> ident = new LinkedHashMap<>(task.identity());
-      ident.put("attack_mixture", attackData.describe());
       provenance = ctx.provenance(protocol, seeds, ident,
           Map.of("model", Provenance.parent(spec.model().toString(), ck.provenance())), Compute.ZERO);
     }
@@ -182,8 +193,15 @@ public final class Relearn implements Stage<Relearn.Spec, Relearn.Result> {
       total = total.plus(c.compute());
     }
     provenance.set("compute", Json.MAPPER.valueToTree(total));
-    return new Result(fm.key(), fm.higherIsBetter(), s.worstCase(), s.forgetAt(), s.auc(), spec.threshold(),
+    return new Result(fm.key(), fm.higherIsBetter(), suite.forgetItems(), suite.windows(), s.worstCase(),
+        s.forgetAt(), s.forgetAtLo(), s.forgetAtHi(), s.auc(), spec.threshold(),
         spec.threshold() == null ? null : s.stepsToThreshold(), total, curves, provenance);
+  }
+
+  /** An evaluation as a curve point: the forget metric with its interval, and the retain metric. */
+  static Point point(long step, Map<String, Double> m, Metric forget, Metric retain) {
+    return new Point(step, forget.of(m), m.getOrDefault(forget.key() + "_lo", Double.NaN),
+        m.getOrDefault(forget.key() + "_hi", Double.NaN), retain.of(m));
   }
 
   /** The evaluation hook of one run: the step and the weights the attack has at that step. */
@@ -231,35 +249,53 @@ public final class Relearn implements Stage<Relearn.Spec, Relearn.Result> {
   }
 
   /** The worst case over the attacker's choices and the numbers summarising it. */
-  record Summary(List<Worst> worstCase, Map<String, Double> forgetAt, double auc, Long stepsToThreshold) {}
+  record Summary(List<Worst> worstCase, Map<String, Double> forgetAt, Map<String, Double> forgetAtLo,
+      Map<String, Double> forgetAtHi, double auc, Long stepsToThreshold) {}
 
-  /** Worst case over learning rates and seeds at every evaluated step, and the summary numbers. */
+  /**
+   * The adversary's best result within each step budget: at every evaluated step s, the least-forgotten value over
+   * all runs and all their evaluations at steps ≤ s (an attacker who can stop at any evaluation keeps the best model
+   * so far). It can only become less forgotten as s grows. The report steps read it at the largest evaluated step
+   * ≤ the report step; the AUC is its trapezoid average over the attack.
+   */
   static Summary summarise(boolean higherForgotten, List<Curve> curves, List<Long> reportSteps, Double threshold) {
-    Map<Long, Worst> worst = new java.util.TreeMap<>();
+    java.util.TreeMap<Long, Worst> atStep = new java.util.TreeMap<>();
     for (Curve c : curves) {
       for (Point p : c.points()) {
-        Worst w = worst.get(p.step());
+        Worst w = atStep.get(p.step());
         // The attacker wants the least forgotten value: lowest Korean CE, highest ×÷ accuracy.
-        boolean better = w == null || (higherForgotten ? p.forget() < w.forget() : p.forget() > w.forget());
-        if (better) {
-          worst.put(p.step(), new Worst(p.step(), p.forget(), c.lr(), c.seed()));
+        if (w == null || (higherForgotten ? p.forget() < w.forget() : p.forget() > w.forget())) {
+          atStep.put(p.step(), new Worst(p.step(), p.forget(), p.lo(), p.hi(), c.data(), c.lr(), c.seed(),
+              p.step()));
         }
       }
     }
-    List<Worst> wc = new ArrayList<>(worst.values());
+    List<Worst> wc = new ArrayList<>();
+    Worst best = null;
+    for (Worst w : atStep.values()) {
+      if (best == null || (higherForgotten ? w.forget() < best.forget() : w.forget() > best.forget())) {
+        best = w;
+      }
+      wc.add(new Worst(w.step(), best.forget(), best.lo(), best.hi(), best.data(), best.lr(), best.seed(),
+          best.at()));
+    }
     Map<String, Double> at = new LinkedHashMap<>();
+    Map<String, Double> lo = new LinkedHashMap<>();
+    Map<String, Double> hi = new LinkedHashMap<>();
     long last = wc.get(wc.size() - 1).step();
     for (long s : reportSteps) {
       if (s > last) {
         continue;
       }
-      Worst best = null;
-      for (Worst w : wc) {
-        if (w.step() <= s) {
-          best = w;
+      Worst w = null;
+      for (Worst x : wc) {
+        if (x.step() <= s) {
+          w = x;
         }
       }
-      at.put(Long.toString(s), best.forget());
+      at.put(Long.toString(s), w.forget());
+      lo.put(Long.toString(s), w.lo());
+      hi.put(Long.toString(s), w.hi());
     }
     double area = 0;
     for (int i = 1; i < wc.size(); i++) {
@@ -275,11 +311,11 @@ public final class Relearn implements Stage<Relearn.Spec, Relearn.Result> {
         }
       }
     }
-    return new Summary(wc, at, auc, reach);
+    return new Summary(wc, at, lo, hi, auc, reach);
   }
 
-  /** The file name of one (LR, seed) run under {@code runs/}. */
-  static String runName(double lr, long seed) {
-    return "lr" + Names.lr(lr) + "_s" + seed;
+  /** The file name of one (data, LR, seed) run under {@code runs/}. */
+  static String runName(String data, double lr, long seed) {
+    return data + "_lr" + Names.lr(lr) + "_s" + seed;
   }
 }

@@ -33,8 +33,11 @@ public final class Evaluator {
     this.batchSize = batchSize;
   }
 
-  /** Mean CE over a set of token windows and the number of scored tokens. */
-  public record Ce(double ce, long tokens) {}
+  /**
+   * Mean CE over a set of token windows and the number of scored tokens, with each window's CE sum and token count
+   * (for a bootstrap interval over windows, eval/Intervals).
+   */
+  public record Ce(double ce, long tokens, double[] windowSums, long[] windowTokens) {}
 
   /**
    * Held-out windows: documents joined by newlines, cut into consecutive windows of {@code seqLen + 1} tokens, the
@@ -71,6 +74,8 @@ public final class Evaluator {
   public Ce crossEntropy(Params p, List<int[]> windows) {
     double sum = 0;
     long count = 0;
+    double[] sums = new double[windows.size()];
+    long[] counts = new long[windows.size()];
     for (int start = 0; start < windows.size(); start += batchSize) {
       List<int[]> chunk = windows.subList(start, Math.min(windows.size(), start + batchSize));
       int b = chunk.size();
@@ -82,17 +87,23 @@ public final class Evaluator {
         for (int j = 0; j < t; j++) {
           in[i * t + j] = Math.max(w[j], 0);
           tg[i * t + j] = w[j] < 0 ? -1 : w[j + 1];
+          counts[start + i] += tg[i * t + j] < 0 ? 0 : 1;
         }
       }
       try (NDScope scope = new NDScope()) {
         NDArray tokens = manager.create(in, new Shape(b, t));
         Losses.Targets targets = Losses.Targets.of(manager, tg, b, t);
         NDArray perToken = Losses.tokenCrossEntropy(decoder.logits(p, tokens), targets);
-        sum += perToken.sum().toType(ai.djl.ndarray.types.DataType.FLOAT64, false).getDouble();
+        double[] rows = perToken.sum(new int[] {1}).toType(ai.djl.ndarray.types.DataType.FLOAT64, false)
+            .toDoubleArray();
+        for (int i = 0; i < b; i++) {
+          sums[start + i] = rows[i];
+          sum += rows[i];
+        }
         count += targets.realPositions();
       }
     }
-    return new Ce(count == 0 ? Double.NaN : sum / count, count);
+    return new Ce(count == 0 ? Double.NaN : sum / count, count, sums, counts);
   }
 
   /** Fraction of problems whose greedy answer, first whitespace-separated token, equals the answer. */

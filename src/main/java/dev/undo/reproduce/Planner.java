@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.Supplier;
 
 /**
  * The paper's experiments at our scale as a {@link Plan} (docs/PROTOCOL.md §Claims). For each setting and seed: pretrain
@@ -34,17 +35,19 @@ public final class Planner {
     List<Plan.PlannedModel> models = new ArrayList<>();
     for (String setting : settings) {
       Task task = Tasks.of(setting, cfg); // validates the setting's data section before anything runs
+      // The summary cells are one set per setting, from every seed's base model, so seeds average the same cells.
+      List<String> bases = cfg.reproduce().seeds().stream().map(sd -> setting + "/s" + sd + "/base").toList();
       for (long seed : cfg.reproduce().seeds()) {
         ObjectNode t = tree.deepCopy();
         t.put("seed", seed);
-        planSetting(t, task, seed, out, nodes, models);
+        planSetting(t, task, seed, bases, out, nodes, models);
       }
     }
     return new Plan(nodes, models);
   }
 
-  static void planSetting(ObjectNode tree, Task task, long seed, Path out, List<Plan.Node> nodes,
-      List<Plan.PlannedModel> models) {
+  static void planSetting(ObjectNode tree, Task task, long seed, List<String> bases, Path out,
+      List<Plan.Node> nodes, List<Plan.PlannedModel> models) {
     ExperimentConfig cfg = ExperimentConfig.from(tree);
     String setting = task.name();
     ExperimentConfig.Setting s = cfg.setting(setting);
@@ -68,14 +71,20 @@ public final class Planner {
     mine.add(model(setting, "filtered", "filtered", null, null, seed, filtered, false, root, List.of()));
 
     String oracle = root + "/oracle";
-    nodes.add(node(oracle, setting + " oracle (filtered -> random init)", List.of(filtered), distillCost,
-        Plan.Call.of(Distill.STAGE.kind(), out.resolve(oracle), Distill.Spec.of(cfg, setting, out.resolve(filtered),
-            "random", null, 1, 0, s.distill().stopRule()))));
+    // Summary cells (arithmetic) come from the base model, so every later stage waits for it.
+    Supplier<List<String>> cells = () -> summaryCells(out, bases, task, s.eval());
+    List<String> oracleDeps = new ArrayList<>(bases);
+    oracleDeps.add(filtered);
+    nodes.add(node(oracle, setting + " oracle (filtered -> random init)", oracleDeps, distillCost,
+        new Plan.Call(Distill.STAGE.kind(), out.resolve(oracle), () -> Distill.Spec.of(cfg, setting,
+            out.resolve(filtered), "random", null, 1, 0, s.distill().stopRule()).withSummaryCells(cells.get()),
+            "summary cells: the base model's")));
     mine.add(model(setting, "oracle", "oracle", null, null, seed, oracle, false, root, List.of(filtered)));
     String om = root + "/oracle_matching";
     nodes.add(node(om, setting + " oracle matching (base -> oracle outputs)", List.of(base, oracle), omCost,
-        Plan.Call.of(Distill.STAGE.kind(), out.resolve(om), Distill.Spec.of(cfg, setting, out.resolve(oracle),
-            "checkpoint", out.resolve(base), 0, 0, "fixed").withMaxSteps(r.oracleMatchingSteps()))));
+        new Plan.Call(Distill.STAGE.kind(), out.resolve(om), () -> Distill.Spec.of(cfg, setting, out.resolve(oracle),
+            "checkpoint", out.resolve(base), 0, 0, "match").withMaxSteps(r.oracleMatchingSteps())
+            .withSummaryCells(cells.get()), "summary cells: the base model's")));
     mine.add(model(setting, "oracle_matching", "oracle_matching", null, null, seed, om, false, root,
         List.of(filtered, oracle)));
 
@@ -107,19 +116,20 @@ public final class Planner {
       for (double lr : lrs) {
         Path dir = Sweep.runDir(sweepDir, lr);
         runs.add(dir);
-        calls.add(Plan.Call.of(Unlearn.STAGE.kind(), dir, Unlearn.Spec.of(mCfg, setting, out.resolve(base),
-            baseMethod, lr)));
+        Unlearn.Spec us = Unlearn.Spec.of(mCfg, setting, out.resolve(base), baseMethod, lr);
+        calls.add(new Plan.Call(Unlearn.STAGE.kind(), dir, () -> us.withSummaryCells(cells.get()),
+            "summary cells: the base model's"));
       }
       ExperimentConfig.UnlearnSpec u = mCfg.setting(setting).unlearn();
       calls.add(Plan.Call.of(Sweep.STAGE.kind(), sweepDir, new Sweep.Spec(baseMethod, lrs, runs,
           u.retainTolerance(), u.selectionSecondaryWeight())));
-      nodes.add(new Plan.Node(sweep, setting + " unlearn " + method + " (" + lrs.size() + " LRs)", List.of(base),
+      nodes.add(new Plan.Node(sweep, setting + " unlearn " + method + " (" + lrs.size() + " LRs)", bases,
           6.0 * lrs.size() * s.unlearn().steps() * s.unlearn().batchSize() * tok, calls));
       mine.add(model(setting, "unlearn_" + method, "unlearn", method, null, seed, sweep, true, root, List.of(sweep)));
       String uad = root + "/unlearn_distill/" + folder;
       nodes.add(node(uad, setting + " Unlearn-and-Distill " + method, List.of(sweep), distillCost,
           new Plan.Call(Distill.STAGE.kind(), out.resolve(uad), () -> Distill.Spec.of(cfg, setting,
-              Sweep.selected(sweepDir), "random", null, 1, 0, s.distill().stopRule()),
+              Sweep.selected(sweepDir), "random", null, 1, 0, s.distill().stopRule()).withSummaryCells(cells.get()),
               "teacher: the teacher " + sweep + " selects")));
       mine.add(model(setting, "unlearn_distill_" + method, "unlearn_distill", method, 1.0, seed, uad, false, root,
           List.of(sweep)));
@@ -129,7 +139,8 @@ public final class Planner {
           String undo = root + "/undo/" + folder + "_a" + a;
           nodes.add(node(undo, setting + " UNDO " + method + " alpha=" + a, List.of(sweep), distillCost,
               new Plan.Call(Distill.STAGE.kind(), out.resolve(undo), () -> Distill.Spec.of(cfg, setting,
-                  Sweep.selected(sweepDir), "noised", null, alpha, s.distill().beta(), s.distill().stopRule()),
+                  Sweep.selected(sweepDir), "noised", null, alpha, s.distill().beta(), s.distill().stopRule())
+                  .withSummaryCells(cells.get()),
                   "teacher: the teacher " + sweep + " selects")));
         }
       }
@@ -142,7 +153,6 @@ public final class Planner {
           root + "/undo/" + folder + "_a" + a, false, root, List.of(root + "/unlearn/" + folder)));
     }
     // Attacks last, with one adversary for all, and the half-way threshold between filtered and base.
-    Metric forget = task.forgetMetric();
     for (Plan.PlannedModel m : mine) {
       List<String> deps = new ArrayList<>(List.of(base, filtered));
       if (!deps.contains(m.stage())) {
@@ -151,7 +161,8 @@ public final class Planner {
       Path attackDir = out.resolve(m.attack());
       nodes.add(node(m.attack(), setting + " attack " + m.name(), deps, attackCost,
           new Plan.Call(Relearn.STAGE.kind(), attackDir, () -> Relearn.Spec.of(cfg, setting, modelDir(out, m),
-              threshold(out, base, filtered, forget)), "model: " + m.stage() + (m.selected() ? " (selected)" : ""))));
+              threshold(out, base, filtered, task, cells.get(), s.eval().nPerCell())).withSummaryCells(cells.get()),
+              "model: " + m.stage() + (m.selected() ? " (selected)" : ""))));
     }
     models.addAll(mine);
   }
@@ -171,10 +182,28 @@ public final class Planner {
     return m.selected() ? Sweep.selected(out.resolve(m.stage())) : out.resolve(m.stage());
   }
 
-  /** Half-way between the data-filtered and the base model's forget metric. */
-  static double threshold(Path out, String base, String filtered, Metric forget) {
-    double b = forget.of(StageRunner.result(Pretrain.STAGE, out.resolve(base)).metrics());
-    double f = forget.of(StageRunner.result(Pretrain.STAGE, out.resolve(filtered)).metrics());
+  /** Half-way between the data-filtered and the base model's forget metric (summarised over the cells). */
+  static double threshold(Path out, String base, String filtered, Task task, List<String> cells, int n) {
+    Metric forget = task.forgetMetric();
+    double b = forget.of(task.summarize(StageRunner.result(Pretrain.STAGE, out.resolve(base)).metrics(), cells, n));
+    double f = forget.of(task.summarize(StageRunner.result(Pretrain.STAGE, out.resolve(filtered)).metrics(), cells,
+        n));
     return (b + f) / 2;
+  }
+
+  /**
+   * The evaluation cells the setting's summaries average: {@code eval.summary_cells} when set, else those every
+   * seed's finished base model can do ({@code eval.cell_floor}).
+   */
+  static List<String> summaryCells(Path out, List<String> bases, Task task, ExperimentConfig.EvalSpec eval) {
+    if (!eval.summaryCells().isEmpty()) {
+      return eval.summaryCells();
+    }
+    // A cell counts when every seed's base reaches the floor: the task's rule applied to the per-cell minimum.
+    java.util.Map<String, Double> min = new java.util.LinkedHashMap<>();
+    for (String b : bases) {
+      StageRunner.result(Pretrain.STAGE, out.resolve(b)).metrics().forEach((k, v) -> min.merge(k, v, Math::min));
+    }
+    return task.summaryCells(min, eval.cellFloor());
   }
 }

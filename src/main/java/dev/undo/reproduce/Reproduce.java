@@ -93,26 +93,45 @@ public final class Reproduce {
     Map<String, Manifest.SettingEntry> ss = new LinkedHashMap<>();
     for (String setting : settings) {
       Task task = Tasks.of(setting, cfg);
+      ExperimentConfig.Setting s = cfg.setting(setting);
+      List<Plan.PlannedModel> mine = plan.models().stream().filter(m -> m.setting().equals(setting)).toList();
+      List<String> cells = Planner.summaryCells(out, mine.stream().filter(m -> m.kind().equals("base"))
+          .map(Plan.PlannedModel::stage).toList(), task, s.eval());
       List<Manifest.ModelEntry> models = new ArrayList<>();
-      for (Plan.PlannedModel m : plan.models()) {
-        if (m.setting().equals(setting)) {
-          models.add(entry(out, m));
+      for (Plan.PlannedModel m : mine) {
+        models.add(entry(out, m, task, cells, s.eval().nPerCell(), mine));
+      }
+      ExperimentConfig.AttackSpec a = s.attack();
+      int items = 0;
+      int windows = 0;
+      for (Plan.PlannedModel m : mine) {
+        Path f = out.resolve(m.attack()).resolve(Relearn.STAGE.resultFile());
+        if (Files.exists(f)) {
+          Relearn.Result r = StageRunner.result(Relearn.STAGE, out.resolve(m.attack()));
+          items = r.evalItems();
+          windows = r.evalWindows();
+          break;
         }
       }
+      Manifest.AttackEntry attack = new Manifest.AttackEntry(a.lrs(), a.data(), a.seeds(), a.steps(), a.evalEvery(),
+          a.gradClip(), items, windows, a.reportSteps());
       ss.put(setting, new Manifest.SettingEntry(task.forgetMetric().key(), task.forgetMetric().higherIsBetter(),
-          task.retainMetric().key(), task.retainMetric().higherIsBetter(), "filtered", models));
+          task.retainMetric().key(), task.retainMetric().higherIsBetter(), "filtered", cells, s.eval().cellFloor(),
+          attack, models));
     }
-    return new Manifest(cfg.name(), cfg.seed(), cfg.reproduce().seeds(), wall, ss);
+    return new Manifest(cfg.name(), cfg.seed(), cfg.reproduce().seeds(), wall, cfg.reproduce().evidence(), ss);
   }
 
-  private static Manifest.ModelEntry entry(Path out, Plan.PlannedModel m) {
+  private static Manifest.ModelEntry entry(Path out, Plan.PlannedModel m, Task task, List<String> cells, int n,
+      List<Plan.PlannedModel> setting) {
     Path stageDir = Planner.modelDir(out, m);
     Map<String, Double> metrics;
     Compute own;
+    Manifest.Student student = null;
     switch (m.kind()) {
       case "base", "filtered" -> {
         Pretrain.Result r = StageRunner.result(Pretrain.STAGE, stageDir);
-        metrics = r.metrics();
+        metrics = task.summarize(r.metrics(), cells, n);
         own = r.compute();
       }
       case "unlearn" -> {
@@ -124,6 +143,8 @@ public final class Reproduce {
         Distill.Result r = StageRunner.result(Distill.STAGE, stageDir);
         metrics = r.metrics();
         own = r.compute();
+        student = new Manifest.Student(r.rule(), r.stoppedByRule(), r.steps(), r.maxSteps(),
+            r.gap() == null ? Double.NaN : r.gap(), r.bound() == null ? Double.NaN : r.bound());
       }
     }
     // Compute beyond the base pretrain: the stage itself plus the stages it needed (the sweep that chose an
@@ -132,9 +153,49 @@ public final class Reproduce {
     for (String a : m.ancestors()) {
       added = added.plus(stageCompute(out.resolve(a)));
     }
-    Double kl = m.kind().equals("oracle_matching") ? lastTrainLoss(stageDir) : null;
+    Compute filtered = reference(out, setting, m.seed(), "filtered");
+    Compute base = reference(out, setting, m.seed(), "base");
+    // The chosen unlearning run, for models that start from an unlearned teacher.
+    Compute chosen = Compute.ZERO;
+    Compute sweep = Compute.ZERO;
+    Double labelled = m.kind().equals("filtered") ? (Double) 1.0 : null;
+    for (String a : m.ancestors()) {
+      Path dir = out.resolve(a);
+      if (Files.exists(dir.resolve(Sweep.STAGE.resultFile()))) {
+        Path sel = Sweep.selected(dir);
+        for (Sweep.Row row : StageRunner.result(Sweep.STAGE, dir).rows()) {
+          Path run = dir.resolve(row.dir()).normalize();
+          Compute c = StageRunner.result(Unlearn.STAGE, run).compute();
+          if (run.equals(sel.normalize())) {
+            chosen = c;
+          } else {
+            sweep = sweep.plus(c);
+          }
+        }
+        // Examples unlearning saw (forget and retain batches) over the base model's pretraining tokens.
+        labelled = base.trainTokens() == 0 ? null : (double) chosen.trainTokens() / base.trainTokens();
+      }
+    }
+    boolean distilled = student != null;
+    long studentTokens = distilled ? own.trainTokens() : 0;
+    double reference = filtered.methodFlops();
+    Manifest.Ledger ledger = new Manifest.Ledger(distilled ? own.steps() : 0, studentTokens,
+        filtered.trainTokens() == 0 ? Double.NaN : (double) studentTokens / filtered.trainTokens(),
+        distilled ? own.trainFlops() : 0, distilled ? own.forwardFlops() : 0, chosen.methodFlops(),
+        sweep.methodFlops(), added.evalFlops(),
+        reference == 0 ? Double.NaN : ((distilled ? own.methodFlops() : 0) + chosen.methodFlops()) / reference);
     return new Manifest.ModelEntry(m.name(), m.kind(), m.method(), m.alpha(), m.seed(),
-        out.relativize(stageDir).toString(), m.attack(), metrics, own, added, kl);
+        out.relativize(stageDir).toString(), m.attack(), metrics, own, added, ledger, student, labelled);
+  }
+
+  /** The compute of a seed's reference model (base or filtered pretrain), or zero when the run has none. */
+  private static Compute reference(Path out, List<Plan.PlannedModel> setting, long seed, String kind) {
+    for (Plan.PlannedModel p : setting) {
+      if (p.kind().equals(kind) && p.seed() == seed) {
+        return StageRunner.result(Pretrain.STAGE, out.resolve(p.stage())).compute();
+      }
+    }
+    return Compute.ZERO;
   }
 
   /** The last training loss of a stage (for a distillation: the forward KL to its teacher). */

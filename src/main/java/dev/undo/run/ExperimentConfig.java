@@ -72,10 +72,11 @@ public record ExperimentConfig(String name, long seed, int threads, ModelSpec mo
   /**
    * What {@code undo reproduce} runs: settings, unlearning methods (variants such as {@code maxent+repnoise} or
    * {@code rmu+sam} add RepNoise / SAM), the method whose teacher UNDO's α sweep distills, run seeds, whether each
-   * method's LR is swept, the length of oracle matching, and how many stages run side by side.
+   * method's LR is swept, the length of oracle matching, how many stages run side by side, and whether the preset
+   * is meant as evidence (false for smoke tests such as quick and micro: their reports say so).
    */
   public record ReproduceSpec(List<String> settings, List<String> methods, List<String> variants, String undoMethod,
-      List<Long> seeds, boolean sweep, long oracleMatchingSteps, int workers) {}
+      List<Long> seeds, boolean sweep, long oracleMatchingSteps, int workers, boolean evidence) {}
 
   /** Model shape: a named size, optionally overridden per dimension (0 keeps the named size's value). */
   public record ModelSpec(String size, int maxSeqLen, int hiddenSize, int numLayers, int numHeads,
@@ -115,13 +116,32 @@ public record ExperimentConfig(String name, long seed, int threads, ModelSpec mo
 
   /**
    * Evaluation: {@code n_per_cell} problems per operation × kind (100 in the paper) drawn with {@code seed};
-   * {@code ce_sequences} held-out sequences of the training length for each CE metric.
+   * {@code ce_sequences} held-out sequences of the training length for each CE metric; the arithmetic summaries
+   * (retain and forget accuracy, the distillation stop rule) average {@code summary_cells}, or when it is empty the
+   * cells where the base model reaches {@code cell_floor} ({@code reproduce} resolves them once the base model is
+   * trained; a single stage run alone uses every cell); CE intervals resample held-out windows
+   * {@code bootstrap_samples} times.
    */
-  public record EvalSpec(int nPerCell, long seed, int ceSequences, int batchSize) {
+  public record EvalSpec(int nPerCell, long seed, int ceSequences, int batchSize, double cellFloor,
+      List<String> summaryCells, int bootstrapSamples) {
     void validate(String w) {
-      if (nPerCell < 1 || ceSequences < 1 || batchSize < 1) {
-        throw new IllegalArgumentException(w + ": n_per_cell, ce_sequences and batch_size must be >= 1");
+      if (nPerCell < 1 || ceSequences < 1 || batchSize < 1 || bootstrapSamples < 10) {
+        throw new IllegalArgumentException(w + ": n_per_cell, ce_sequences and batch_size must be >= 1, "
+            + "bootstrap_samples >= 10");
       }
+      if (!(cellFloor >= 0 && cellFloor < 1)) {
+        throw new IllegalArgumentException(w + ".cell_floor must be in [0, 1)");
+      }
+    }
+
+    /** The same evaluation with other sizes (an attack's smaller, more frequent evaluation). */
+    public EvalSpec withSizes(int problemsPerCell, int sequences) {
+      return new EvalSpec(problemsPerCell, seed, sequences, batchSize, cellFloor, summaryCells, bootstrapSamples);
+    }
+
+    /** The same evaluation with its summary cells fixed. */
+    public EvalSpec withSummaryCells(List<String> cells) {
+      return new EvalSpec(nPerCell, seed, ceSequences, batchSize, cellFloor, List.copyOf(cells), bootstrapSamples);
     }
   }
 
@@ -192,15 +212,21 @@ public record ExperimentConfig(String name, long seed, int threads, ModelSpec mo
   public record SamSpec(boolean enabled, double rho) {}
 
   /**
-   * Noise and distillation (docs/PROTOCOL.md §Pipeline 3–4). The student's AdamW uses the given betas, weight decay and
-   * gradient clipping (the pretraining recipe's, as the paper distills with its pretraining optimizer).
+   * Noise and distillation (docs/PROTOCOL.md §Pipeline 3–4). The student's AdamW uses the given betas, weight
+   * decay and gradient clipping (the pretraining recipe's, as the paper distills with its pretraining optimizer).
+   * Stop rules: {@code paper} (the student recovered the teacher's retain performance within {@code tolerance}),
+   * {@code match} (its KL to the teacher on held-out batches is at most {@code match_kl_bound}: oracle matching),
+   * {@code fixed} (run {@code max_steps}).
    */
   public record DistillSpec(double alpha, double beta, long maxSteps, int batchSize, double lr, double minLr,
-      long warmupSteps, long evalEvery, String stopRule, double tolerance, List<Double> alphaSweep,
-      double gradClip, double beta1, double beta2, double weightDecay) {
+      long warmupSteps, long evalEvery, String stopRule, double tolerance, double matchKlBound,
+      List<Double> alphaSweep, double gradClip, double beta1, double beta2, double weightDecay) {
     void validate(String w) {
-      if (!stopRule.equals("paper") && !stopRule.equals("fixed")) {
-        throw new IllegalArgumentException(w + ".stop_rule must be paper or fixed, got '" + stopRule + "'");
+      if (!stopRule.equals("paper") && !stopRule.equals("fixed") && !stopRule.equals("match")) {
+        throw new IllegalArgumentException(w + ".stop_rule must be paper, match or fixed, got '" + stopRule + "'");
+      }
+      if (!(matchKlBound > 0)) {
+        throw new IllegalArgumentException(w + ".match_kl_bound must be > 0");
       }
       if (maxSteps < 1 || batchSize < 1 || evalEvery < 1 || !(lr > 0) || minLr < 0 || minLr > lr) {
         throw new IllegalArgumentException(w + ": max_steps, batch_size, eval_every >= 1, 0 <= min_lr <= lr > 0");
@@ -217,15 +243,16 @@ public record ExperimentConfig(String name, long seed, int threads, ModelSpec mo
   }
 
   /**
-   * Relearning attacks (docs/PROTOCOL.md §Pipeline 5): data, LR grid, length, evaluation cadence and size, the attacker's
-   * optimizer (AdamW betas, or SGD) and gradient clipping (0 = none), attack seeds, LoRA.
+   * Relearning attacks (docs/PROTOCOL.md §Pipeline 5): the data the attacker may use ({@code forget},
+   * {@code mixture}: the adversary's choice, like the learning rate), LR grid, length, evaluation cadence and size,
+   * the attacker's optimizer (AdamW betas, or SGD) and gradient clipping (0 = none), attack seeds, LoRA.
    */
-  public record AttackSpec(String data, List<Double> lrs, long steps, long evalEvery, int batchSize,
+  public record AttackSpec(List<String> data, List<Double> lrs, long steps, long evalEvery, int batchSize,
       String optimizer, double beta1, double beta2, double gradClip, List<Long> seeds, List<Long> reportSteps,
       int evalProblemsPerCell, int ceSequences, int loraRank, double loraAlpha) {
     void validate(String w) {
-      if (!data.equals("forget") && !data.equals("mixture")) {
-        throw new IllegalArgumentException(w + ".data must be forget or mixture, got '" + data + "'");
+      if (data.isEmpty() || !List.of("forget", "mixture").containsAll(data)) {
+        throw new IllegalArgumentException(w + ".data must list forget and/or mixture, got " + data);
       }
       if (!optimizer.equals("adamw") && !optimizer.equals("sgd")) {
         throw new IllegalArgumentException(w + ".optimizer must be adamw or sgd, got '" + optimizer + "'");

@@ -50,8 +50,8 @@ public final class Provenance {
       return Compute.ZERO;
     }
     return new Compute(c.path("train_flops").asDouble(), c.path("forward_flops").asDouble(),
-        c.path("train_tokens").asLong(), c.path("forward_tokens").asLong(), c.path("steps").asLong(),
-        c.path("wall_seconds").asDouble());
+        c.path("eval_flops").asDouble(), c.path("train_tokens").asLong(), c.path("forward_tokens").asLong(),
+        c.path("eval_tokens").asLong(), c.path("steps").asLong(), c.path("wall_seconds").asDouble());
   }
 
   public static String version() {

@@ -11,6 +11,7 @@ import dev.undo.data.Op;
 import dev.undo.data.Problem;
 import dev.undo.data.Tokenizer;
 import dev.undo.eval.Evaluator;
+import dev.undo.eval.Intervals;
 import dev.undo.model.Params;
 import dev.undo.run.ExperimentConfig;
 import java.util.ArrayList;
@@ -178,6 +179,93 @@ public final class ArithmeticTask implements Task {
     return op.key() + "_" + kind.key() + "_acc";
   }
 
+  /** Every evaluation cell's key, in evaluation order (operation, then kind). */
+  public static List<String> cellKeys() {
+    List<String> out = new ArrayList<>();
+    for (Op op : Op.values()) {
+      for (Kind k : Kind.values()) {
+        out.add(cellKey(op, k));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The cells the summaries average: {@code spec.summary_cells} when set, else all. A cell name that is not a cell
+   * is an error naming it.
+   */
+  static List<String> summaryCells(ExperimentConfig.EvalSpec spec) {
+    if (spec.summaryCells().isEmpty()) {
+      return cellKeys();
+    }
+    for (String c : spec.summaryCells()) {
+      if (!cellKeys().contains(c)) {
+        throw new IllegalArgumentException("eval.summary_cells: '" + c + "' is not a cell (cells: " + cellKeys() + ")");
+      }
+    }
+    return spec.summaryCells();
+  }
+
+  /**
+   * The cells the base model can do — accuracy at least {@code floor} — for the summaries and the stop rule, so a
+   * cell no model learnt (held-out word problems of a small model) does not dilute every number. A side (retain or
+   * forget) with no such cell keeps all of its cells.
+   */
+  @Override
+  public List<String> summaryCells(Map<String, Double> base, double floor) {
+    List<String> out = new ArrayList<>();
+    for (boolean retain : new boolean[] {true, false}) {
+      List<String> side = new ArrayList<>();
+      List<String> all = new ArrayList<>();
+      for (Op op : Op.values()) {
+        if (op.isRetain() != retain) {
+          continue;
+        }
+        for (Kind k : Kind.values()) {
+          all.add(cellKey(op, k));
+          Double v = base.get(cellKey(op, k));
+          if (v != null && v >= floor) {
+            side.add(cellKey(op, k));
+          }
+        }
+      }
+      out.addAll(side.isEmpty() ? all : side);
+    }
+    List<String> ordered = new ArrayList<>(cellKeys());
+    ordered.retainAll(out);
+    return ordered;
+  }
+
+  /**
+   * Recomputes the summaries ({@code retain_acc}, {@code forget_acc} and their intervals) of per-cell metrics over
+   * {@code cells}: the pooled accuracy of the cells' items ({@code n} items per cell).
+   */
+  @Override
+  public Map<String, Double> summarize(Map<String, Double> metrics, List<String> cells, int n) {
+    Map<String, Double> out = new LinkedHashMap<>(metrics);
+    long[] kr = {0, 0};
+    long[] kf = {0, 0};
+    for (String c : cells) {
+      Double acc = metrics.get(c);
+      if (acc == null) {
+        continue;
+      }
+      long[] side = Op.fromKey(c.substring(0, c.indexOf('_'))).isRetain() ? kr : kf;
+      side[0] += Math.round(acc * n);
+      side[1] += n;
+    }
+    put(out, RETAIN.key(), kr[0], kr[1]);
+    put(out, FORGET.key(), kf[0], kf[1]);
+    return out;
+  }
+
+  private static void put(Map<String, Double> m, String key, long k, long n) {
+    double[] ci = Intervals.wilson(k, n);
+    m.put(key, n == 0 ? Double.NaN : (double) k / n);
+    m.put(key + "_lo", ci[0]);
+    m.put(key + "_hi", ci[1]);
+  }
+
   @Override
   public Evaluation evaluation(ExperimentConfig.EvalSpec spec, Tokenizer tok, int seqLen) {
     Map<String, List<Problem>> cells = new LinkedHashMap<>();
@@ -186,29 +274,24 @@ public final class ArithmeticTask implements Task {
         cells.put(cellKey(op, k), generator.evalSet(op, k, spec.nPerCell(), spec.seed()));
       }
     }
+    List<String> summary = summaryCells(spec);
     List<int[]> englishWindows = Evaluator.windows(tok, english.val().documents(), seqLen, spec.ceSequences());
     return new Evaluation() {
       @Override
       public Map<String, Double> evaluate(Evaluator ev, Params p) {
         Map<String, Double> m = new LinkedHashMap<>();
-        double retain = 0;
-        double forget = 0;
-        int nr = 0;
-        int nf = 0;
         for (Map.Entry<String, List<Problem>> e : cells.entrySet()) {
-          double acc = ev.accuracy(p, e.getValue());
-          m.put(e.getKey(), acc);
-          if (e.getValue().get(0).op().isRetain()) {
-            retain += acc;
-            nr++;
-          } else {
-            forget += acc;
-            nf++;
-          }
+          int n = e.getValue().size();
+          long correct = Math.round(ev.accuracy(p, e.getValue()) * n);
+          put(m, e.getKey(), correct, n);
         }
-        m.put(RETAIN.key(), retain / nr);
-        m.put(FORGET.key(), forget / nf);
-        m.put(ENG_CE, ev.crossEntropy(p, englishWindows).ce());
+        m = summarize(m, summary, spec.nPerCell());
+        Evaluator.Ce ce = ev.crossEntropy(p, englishWindows);
+        m.put(ENG_CE, ce.ce());
+        double[] ci = Intervals.bootstrapRatio(ce.windowSums(), ce.windowTokens(), spec.bootstrapSamples(),
+            spec.seed());
+        m.put(ENG_CE + "_lo", ci[0]);
+        m.put(ENG_CE + "_hi", ci[1]);
         return m;
       }
 
@@ -222,12 +305,33 @@ public final class ArithmeticTask implements Task {
         }
         return t;
       }
+
+      @Override
+      public int forgetItems() {
+        int n = 0;
+        for (String c : summary) {
+          if (!Op.fromKey(c.substring(0, c.indexOf('_'))).isRetain()) {
+            n += spec.nPerCell();
+          }
+        }
+        return n;
+      }
     };
   }
 
-  /** The paper's arithmetic rule: the mean over the four retain cells of (student − teacher) exceeds −tolerance. */
+  /**
+   * The paper's arithmetic rule: the mean over the retain cells of (student − teacher) accuracy exceeds
+   * −tolerance. The paper averages its four retain cells; we average the retain cells among {@code cells} (those
+   * the base model can do), so a cell no model learnt neither helps nor blocks recovery.
+   */
   @Override
-  public StopRule distillStopRule(Map<String, Double> teacher, double tolerance) {
+  public StopRule distillStopRule(Map<String, Double> teacher, double tolerance, List<String> cells) {
+    List<String> retainCells = new ArrayList<>();
+    for (String c : cells.isEmpty() ? cellKeys() : cells) {
+      if (Op.fromKey(c.substring(0, c.indexOf('_'))).isRetain()) {
+        retainCells.add(c);
+      }
+    }
     return new StopRule() {
       @Override
       public boolean satisfied(Map<String, Double> m) {
@@ -237,20 +341,15 @@ public final class ArithmeticTask implements Task {
       @Override
       public double gap(Map<String, Double> m) {
         double sum = 0;
-        int n = 0;
-        for (Op op : Op.retainOps()) {
-          for (Kind k : Kind.values()) {
-            String key = cellKey(op, k);
-            sum += m.get(key) - teacher.get(key);
-            n++;
-          }
+        for (String key : retainCells) {
+          sum += m.get(key) - teacher.get(key);
         }
-        return sum / n;
+        return sum / retainCells.size();
       }
 
       @Override
       public String describe() {
-        return "mean retain-accuracy gap to the teacher > -" + tolerance;
+        return "mean accuracy gap to the teacher over " + retainCells + " > -" + tolerance;
       }
     };
   }

@@ -5,6 +5,7 @@ import dev.undo.data.Mixture;
 import dev.undo.data.Mixtures;
 import dev.undo.data.Tokenizer;
 import dev.undo.eval.Evaluator;
+import dev.undo.eval.Intervals;
 import dev.undo.model.Params;
 import dev.undo.run.ExperimentConfig;
 import java.util.ArrayList;
@@ -146,8 +147,8 @@ public final class CorpusPairTask implements Task {
       @Override
       public Map<String, Double> evaluate(Evaluator ev, Params p) {
         Map<String, Double> m = new LinkedHashMap<>();
-        m.put(retain.key(), ev.crossEntropy(p, r).ce());
-        m.put(forget.key(), ev.crossEntropy(p, f).ce());
+        put(m, retain.key(), ev.crossEntropy(p, r), spec, 1);
+        put(m, forget.key(), ev.crossEntropy(p, f), spec, 2);
         return m;
       }
 
@@ -155,12 +156,27 @@ public final class CorpusPairTask implements Task {
       public long forwardTokens() {
         return (long) (r.size() + f.size()) * seqLen;
       }
+
+      @Override
+      public int windows() {
+        return f.size();
+      }
     };
+  }
+
+  /** A CE metric and its bootstrap interval over windows. */
+  private static void put(Map<String, Double> m, String key, Evaluator.Ce ce, ExperimentConfig.EvalSpec spec,
+      long stream) {
+    m.put(key, ce.ce());
+    double[] ci = Intervals.bootstrapRatio(ce.windowSums(), ce.windowTokens(), spec.bootstrapSamples(),
+        spec.seed() * 31 + stream);
+    m.put(key + "_lo", ci[0]);
+    m.put(key + "_hi", ci[1]);
   }
 
   /** The paper's language rule: the relative retain-CE gap to the teacher is below the tolerance. */
   @Override
-  public StopRule distillStopRule(Map<String, Double> teacher, double tolerance) {
+  public StopRule distillStopRule(Map<String, Double> teacher, double tolerance, List<String> cells) {
     return new StopRule() {
       @Override
       public boolean satisfied(Map<String, Double> m) {
@@ -178,6 +194,16 @@ public final class CorpusPairTask implements Task {
         return "relative " + retain.key() + " gap to the teacher < " + tolerance;
       }
     };
+  }
+
+  @Override
+  public List<String> summaryCells(Map<String, Double> base, double floor) {
+    return List.of();
+  }
+
+  @Override
+  public Map<String, Double> summarize(Map<String, Double> metrics, List<String> cells, int n) {
+    return metrics;
   }
 
   @Override

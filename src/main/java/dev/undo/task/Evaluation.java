@@ -17,6 +17,16 @@ public interface Evaluation {
   /** Tokens one {@link #evaluate} runs through the model, for the compute ledger. */
   long forwardTokens();
 
+  /** Forget-side items scored per evaluation (accuracy tasks); 0 for cross-entropy tasks. */
+  default int forgetItems() {
+    return 0;
+  }
+
+  /** Held-out windows scored per CE metric (cross-entropy tasks); 0 for accuracy tasks. */
+  default int windows() {
+    return 0;
+  }
+
   /** This evaluation as a training run's periodic evaluation, with the evaluator that runs the model. */
   default TrainingRun.Evaluation with(Evaluator ev) {
     Evaluation self = this;

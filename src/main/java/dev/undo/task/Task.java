@@ -3,6 +3,7 @@ package dev.undo.task;
 import dev.undo.data.Mixture;
 import dev.undo.data.Tokenizer;
 import dev.undo.run.ExperimentConfig;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -50,8 +51,23 @@ public interface Task {
   /** The task's evaluation for models with this tokenizer and training sequence length. */
   Evaluation evaluation(ExperimentConfig.EvalSpec spec, Tokenizer tok, int seqLen);
 
-  /** The paper's stop rule of a student distilled from a teacher with these metrics. */
-  StopRule distillStopRule(Map<String, Double> teacher, double tolerance);
+  /**
+   * The paper's stop rule of a student distilled from a teacher with these metrics; {@code cells} are the
+   * summary cells (arithmetic: the cells the base model can do; empty = all).
+   */
+  StopRule distillStopRule(Map<String, Double> teacher, double tolerance, List<String> cells);
+
+  /**
+   * The evaluation cells the summaries should average, given the base model's metrics: those it can do (at least
+   * {@code floor}). Empty for a task whose metrics are not averages of cells.
+   */
+  List<String> summaryCells(Map<String, Double> base, double floor);
+
+  /**
+   * Metrics with their summaries recomputed over {@code cells} ({@code n} items per cell); unchanged for a task
+   * without cells.
+   */
+  Map<String, Double> summarize(Map<String, Double> metrics, List<String> cells, int n);
 
   /** True when an unlearned model's metrics keep the base model's retain performance within {@code tolerance}. */
   boolean keepsRetain(Map<String, Double> metrics, Map<String, Double> base, double tolerance);

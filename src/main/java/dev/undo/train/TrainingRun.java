@@ -430,8 +430,8 @@ public final class TrainingRun {
     // A SAM step runs forward and backward twice.
     long trainTokens = steps * spec.tokensPerMicro() * spec.gradAccum() * (spec.samRho() > 0 ? 2 : 1);
     Compute train = Compute.training(cfg, spec.seqLen(), trainTokens, steps);
-    Compute fwd = Compute.forward(cfg, spec.seqLen(), steps * spec.forwardTokensPerStep() + evals * evalTokens);
-    return train.plus(fwd);
+    return train.plus(Compute.forward(cfg, spec.seqLen(), steps * spec.forwardTokensPerStep()))
+        .plus(Compute.evaluation(cfg, spec.seqLen(), evals * evalTokens));
   }
 
   static void writeEval(MetricsLog log, long step, Map<String, Double> m) {

@@ -61,7 +61,8 @@ public final class Distill implements Stage<Distill.Spec, Distill.Result> {
    * the loop, the evaluation, the seed.
    */
   public record Spec(Path teacher, String init, Path initFrom, double alpha, double beta, String stopRule,
-      double tolerance, Loop loop, ExperimentConfig.EvalSpec eval, long seed) implements StageSpec {
+      double tolerance, double matchKlBound, Loop loop, ExperimentConfig.EvalSpec eval, long seed)
+      implements StageSpec {
     public Spec {
       if (!init.equals("noised") && !init.equals("random") && !init.equals("checkpoint")) {
         throw new IllegalArgumentException("distillation init must be noised, random or a checkpoint, not '"
@@ -70,8 +71,8 @@ public final class Distill implements Stage<Distill.Spec, Distill.Result> {
       if (init.equals("checkpoint") != (initFrom != null)) {
         throw new IllegalArgumentException("a checkpoint init needs its folder, and only it");
       }
-      if (!stopRule.equals("paper") && !stopRule.equals("fixed")) {
-        throw new IllegalArgumentException("distill.stop_rule must be paper or fixed, got '" + stopRule + "'");
+      if (!stopRule.equals("paper") && !stopRule.equals("fixed") && !stopRule.equals("match")) {
+        throw new IllegalArgumentException("distill.stop_rule must be paper, match or fixed, got '" + stopRule + "'");
       }
     }
 
@@ -89,15 +90,21 @@ public final class Distill implements Stage<Distill.Spec, Distill.Result> {
     public static Spec of(ExperimentConfig cfg, String setting, Path teacher, String init, Path initFrom,
         double alpha, double beta, String stopRule) {
       ExperimentConfig.DistillSpec d = cfg.setting(setting).distill();
-      return new Spec(teacher, init, initFrom, alpha, beta, stopRule, d.tolerance(), Loop.of(d),
+      return new Spec(teacher, init, initFrom, alpha, beta, stopRule, d.tolerance(), d.matchKlBound(), Loop.of(d),
           cfg.setting(setting).eval(), cfg.seed());
+    }
+
+    /** The same distillation with the evaluation's summary cells fixed (reproduce: the base model's cells). */
+    public Spec withSummaryCells(java.util.List<String> cells) {
+      return new Spec(teacher, init, initFrom, alpha, beta, stopRule, tolerance, matchKlBound, loop,
+          eval.withSummaryCells(cells), seed);
     }
 
     /** The same distillation with another step cap (oracle matching's fixed length). */
     public Spec withMaxSteps(long steps) {
-      return new Spec(teacher, init, initFrom, alpha, beta, stopRule, tolerance, new Loop(steps, loop.batchSize(),
-          loop.lr(), loop.minLr(), loop.warmupSteps(), loop.evalEvery(), loop.gradClip(), loop.beta1(), loop.beta2(),
-          loop.weightDecay()), eval, seed);
+      return new Spec(teacher, init, initFrom, alpha, beta, stopRule, tolerance, matchKlBound, new Loop(steps,
+          loop.batchSize(), loop.lr(), loop.minLr(), loop.warmupSteps(), loop.evalEvery(), loop.gradClip(),
+          loop.beta1(), loop.beta2(), loop.weightDecay()), eval, seed);
     }
   }
 
@@ -111,12 +118,17 @@ public final class Distill implements Stage<Distill.Spec, Distill.Result> {
   }
 
   /**
-   * {@code eval.json}: the student's final metrics, compute, steps taken, whether the stop rule was met, how it
-   * started, the teacher's metrics and the student's metrics at step 0 (the damage the noise did).
+   * {@code eval.json}: the student's final metrics (with {@code kl_teacher}, its KL to the teacher on held-out
+   * batches), compute, steps taken and the cap, the stop rule, whether it was met, the rule's quantity at the end
+   * ({@code gap}; null for a fixed-length run), how the student started, the teacher's metrics and the student's
+   * metrics at step 0 (the damage the noise did).
    */
-  public record Result(String setting, Map<String, Double> metrics, Compute compute, long steps,
-      boolean stoppedByRule, String init, double alpha, double beta, Map<String, Double> teacher,
-      Map<String, Double> start) {}
+  public record Result(String setting, Map<String, Double> metrics, Compute compute, long steps, long maxSteps,
+      String rule, boolean stoppedByRule, Double gap, Double bound, String init, double alpha, double beta,
+      Map<String, Double> teacher, Map<String, Double> start) {}
+
+  /** Held-out batches the KL to the teacher is measured on at each evaluation. */
+  static final int KL_BATCHES = 2;
 
   @Override
   public String kind() {
@@ -169,8 +181,14 @@ public final class Distill implements Stage<Distill.Spec, Distill.Result> {
           .forwardTokensPerStep((long) d.batchSize() * seqLen) // the teacher's pass
           .progress(ctx.progress())
           .build();
-      StopRule rule = spec.stopRule().equals("fixed") ? null
-          : task.distillStopRule(teacherMetrics, spec.tolerance());
+      TrainingRun.StopRule rule = switch (spec.stopRule()) {
+        case "paper" -> task.distillStopRule(teacherMetrics, spec.tolerance(), spec.eval().summaryCells());
+        case "match" -> matchRule(spec.matchKlBound());
+        default -> null;
+      };
+      BatchSampler heldOut = new BatchSampler(teacher.tokenizer(), task.pretrainMixture(false), d.batchSize(), seqLen,
+          Seeds.derive(spec.seed(), setting + "/distill/kl"));
+      TrainingRun.Evaluation withKl = withTeacherKl(evaluation.with(ev), dec, teacher.params(), heldOut, m);
       Map<String, Long> seeds = new LinkedHashMap<>();
       seeds.put("run", spec.seed());
       seeds.put("noise", noiseSeed);
@@ -183,7 +201,7 @@ public final class Distill implements Stage<Distill.Spec, Distill.Result> {
       TrainingRun.Result r = TrainingRun.job(ctx.dir(), loop, teacher.config(), teacher.tokenizer(), m)
           .init(() -> student(spec, teacher, noiseSeed, initSeed, m))
           .objective(p -> objective(dec, teacher.params(), p, sampler, m))
-          .evaluation(evaluation.with(ev))
+          .evaluation(withKl)
           .stopRule(rule)
           .resumable(ctx.acceptedFingerprints())
           .provenance(ctx.fingerprint(), c -> ctx.provenance(protocol, seeds, ident, parents, c))
@@ -191,9 +209,62 @@ public final class Distill implements Stage<Distill.Spec, Distill.Result> {
       Map<String, Double> start = MetricsRecords.firstEval(ctx.dir().metrics());
       r.params().close();
       String init = spec.init().equals("checkpoint") ? "checkpoint:" + spec.initFrom() : spec.init();
-      return new Result(setting, r.finalMetrics(), r.compute(), r.steps(), r.stoppedByRule(), init, spec.alpha(),
+      Double gap = rule == null ? null : rule instanceof StopRule sr ? sr.gap(r.finalMetrics())
+          : r.finalMetrics().get(KL);
+      Double bound = spec.stopRule().equals("paper") ? (Double) spec.tolerance()
+          : spec.stopRule().equals("match") ? (Double) spec.matchKlBound() : null;
+      return new Result(setting, r.finalMetrics(), r.compute(), r.steps(), d.maxSteps(),
+          rule == null ? "fixed length" : rule.describe(), r.stoppedByRule(), gap, bound, init, spec.alpha(),
           spec.beta(), teacherMetrics, start);
     }
+  }
+
+  /** The metric key of the KL to the teacher. */
+  public static final String KL = "kl_teacher";
+
+  /** Oracle matching's rule: the student's KL to its teacher on held-out batches is at most {@code bound}. */
+  static TrainingRun.StopRule matchRule(double bound) {
+    return new TrainingRun.StopRule() {
+      @Override
+      public boolean satisfied(Map<String, Double> m) {
+        return m.get(KL) <= bound;
+      }
+
+      @Override
+      public String describe() {
+        return KL + " <= " + bound;
+      }
+    };
+  }
+
+  /**
+   * The task's evaluation plus the student's forward KL to the teacher, averaged over {@link #KL_BATCHES} fixed
+   * batches of the distillation mixture from their own stream (not batches the student trains on).
+   */
+  static TrainingRun.Evaluation withTeacherKl(TrainingRun.Evaluation base, Decoder dec, Params teacher,
+      BatchSampler heldOut, NDManager m) {
+    return new TrainingRun.Evaluation() {
+      @Override
+      public Map<String, Double> evaluate(Params p) {
+        Map<String, Double> out = new LinkedHashMap<>(base.evaluate(p));
+        double sum = 0;
+        for (int i = 0; i < KL_BATCHES; i++) {
+          try (ai.djl.ndarray.NDScope scope = new ai.djl.ndarray.NDScope()) {
+            Batch b = heldOut.batch(i);
+            NDArray tokens = Batches.tokens(m, b);
+            sum += Losses.forwardKl(dec.logits(teacher, tokens), dec.logits(p, tokens), Batches.targets(m, b))
+                .getFloat();
+          }
+        }
+        out.put(KL, sum / KL_BATCHES);
+        return out;
+      }
+
+      @Override
+      public long forwardTokens() {
+        return base.forwardTokens() + 2L * KL_BATCHES * heldOut.batchSize() * heldOut.seqLen();
+      }
+    };
   }
 
   static Params student(Spec spec, Checkpoint.Loaded teacher, long noiseSeed, long initSeed, NDManager m) {

@@ -48,6 +48,11 @@ public final class Unlearn implements Stage<Unlearn.Spec, Unlearn.Result> {
       return Map.of("base", base);
     }
 
+    /** The same run with the evaluation's summary cells fixed (reproduce: the base model's cells). */
+    public Spec withSummaryCells(java.util.List<String> cells) {
+      return new Spec(base, method, lr, loop, loss, eval.withSummaryCells(cells), seed);
+    }
+
     /** The spec of one run of {@code method} at {@code lr} on {@code base}, from the run's {@code setting} section. */
     public static Spec of(ExperimentConfig cfg, String setting, Path base, String method, double lr) {
       ExperimentConfig.UnlearnSpec u = cfg.setting(setting).unlearn();
