@@ -23,7 +23,7 @@ import java.util.stream.Stream;
  *   <li>compute the stage's {@link StageFingerprint} from its spec and the contents of its inputs;
  *   <li>a folder with {@code DONE} and the same fingerprint is finished: its result is read back and nothing runs;
  *   <li>a folder made under another fingerprint (finished or not) is an error that names what differs — it is
- *       never reused or spliced — unless {@code force}, which deletes it and starts over;
+ *       never reused or spliced — unless {@code force}, which deletes its contents and starts over;
  *   <li>otherwise write {@code config.json} (kind, fingerprint, canonical spec), run the stage (which resumes from
  *       a checkpoint a killed run left, recorded under the same fingerprint), write the result file and then
  *       {@code DONE}, each atomically.
@@ -38,7 +38,10 @@ public final class StageRunner {
 
   private StageRunner() {}
 
-  /** How to run: show progress bars; start over a folder made under another configuration. */
+  /**
+   * How to run: show progress bars; {@code force}: start over a folder that holds work of another configuration
+   * (without it, such a folder is an error). A finished stage of the same configuration is reused either way.
+   */
   public record Options(boolean progress, boolean force) {
     public static final Options QUIET = new Options(false, false);
   }
@@ -76,13 +79,13 @@ public final class StageRunner {
       }
       same = true;
     }
-    if (o.force() || (!same && hasWork)) {
+    if (!same && hasWork) {
+      // Work of another configuration is never reused or spliced: an error, or with --force a fresh start.
       if (!o.force()) {
         throw new StaleStageException(dir, recorded, canonical);
       }
       clear(dir);
       recorded = null;
-      same = false;
     }
     if (same && sd.isDone()) {
       return Specs.MAPPER.convertValue(Json.read(dir.resolve(stage.resultFile()), JsonNode.class),
