@@ -34,6 +34,17 @@ import dev.undo.train.LrSchedule;
 import dev.undo.train.Optimizer;
 import dev.undo.train.Sgd;
 import dev.undo.train.Trainer;
+import dev.undo.train.DivergedException;
+import dev.undo.train.EnsembleAdamW;
+import dev.undo.train.EnsembleLosses;
+import dev.undo.train.EnsembleOptimizer;
+import dev.undo.train.EnsembleSgd;
+import dev.undo.train.EnsembleTrainer;
+import dev.undo.model.EnsembleDecoder;
+import dev.undo.model.EnsembleParams;
+import dev.undo.eval.EnsembleEvaluator;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -154,33 +165,41 @@ public final class Relearn implements Stage<Relearn.Spec, Relearn.Result> {
       Map<String, Long> seeds = new LinkedHashMap<>();
       seeds.put("run", spec.seed());
       Map<String, String> ident = new LinkedHashMap<>(task.identity());
+      // Every (data, LR, seed) run the adversary may choose; finished ones (a resumed attack) are read back.
+      List<Run> pending = new ArrayList<>();
+      Map<String, Curve> done = new LinkedHashMap<>();
+      Map<String, Mixture> mixtures = new LinkedHashMap<>();
       for (String data : o.data()) {
         Mixture attackData = task.attackMixture(data, full);
+        mixtures.put(data, attackData);
         ident.put("attack_mixture_" + data, attackData.describe());
         for (double lr : o.lrs()) {
           for (long seed : o.seeds()) {
-            Path f = out.resolve("runs").resolve(runName(data, lr, seed) + ".json");
             long dataSeed = Seeds.derive(spec.seed(), protocol.setting() + "/attack/data/" + seed
                 + (data.equals("forget") ? "" : "/" + data));
             seeds.put("data/" + data + "/" + seed, dataSeed);
-            if (Files.exists(f)) {
-              curves.add(Json.read(f, Curve.class));
-              continue;
+            Run run = new Run(data, lr, seed, dataSeed, out.resolve("runs").resolve(runName(data, lr, seed) + ".json"));
+            if (Files.exists(run.file())) {
+              done.put(run.file().toString(), Json.read(run.file(), Curve.class));
+            } else {
+              pending.add(run);
             }
-            BatchSampler sampler = new BatchSampler(ck.tokenizer(), attackData, o.batchSize(), seqLen, dataSeed);
-            long t0 = System.nanoTime();
-            List<Point> pts = new ArrayList<>();
-            pts.add(p0);
-            attackOnce(dec, ck.params(), sampler, o, lr, Seeds.derive(spec.seed(), "attack/lora/" + seed), m,
-                ctx.progress() ? String.format(Locale.ROOT, "attack %s lr=%.0e seed=%d", data, lr, seed) : null,
-                p -> pts.add(point(p.step(), suite.evaluate(ev, p.params()), fm, rm)));
-            long evals = pts.size() - 1;
-            Compute c = Compute.training(ck.config(), seqLen, o.steps() * o.batchSize() * (long) seqLen, o.steps())
-                .plus(Compute.evaluation(ck.config(), seqLen, evals * evalTokens))
-                .withWallSeconds((System.nanoTime() - t0) / 1e9);
-            Curve curve = new Curve(data, lr, seed, pts, c);
-            Json.writeAtomic(f, curve);
-            curves.add(curve);
+          }
+        }
+      }
+      Attack attack = new Attack(ck, dec, m, o, seqLen, suite, p0, fm, rm, evalTokens, spec.seed(), ctx.progress());
+      if (o.batched() && o.loraRank() == 0 && pending.size() > 1) {
+        attack.together(pending, mixtures, full.batchSize()).forEach(c -> done.put(c.file, c.curve));
+      } else {
+        for (Run run : pending) {
+          done.put(run.file().toString(), attack.alone(run, mixtures.get(run.data()), ev));
+        }
+      }
+      // Curves in the configured order (data, LR, seed), whatever order they finished in.
+      for (String data : o.data()) {
+        for (double lr : o.lrs()) {
+          for (long seed : o.seeds()) {
+            curves.add(done.get(out.resolve("runs").resolve(runName(data, lr, seed) + ".json").toString()));
           }
         }
       }
@@ -204,11 +223,175 @@ public final class Relearn implements Stage<Relearn.Spec, Relearn.Result> {
         m.getOrDefault(forget.key() + "_hi", Double.NaN), retain.of(m));
   }
 
+  /** One attack run the adversary may choose: data, LR, seed, its data stream's seed, and its result file. */
+  record Run(String data, double lr, long seed, long dataSeed, Path file) {}
+
+  /** A finished run and its file. */
+  record Done(String file, Curve curve) {}
+
+  /**
+   * The runs of one attack on one model: {@link #alone} trains them one at a time (and is the only way for LoRA);
+   * {@link #together} trains all of them as one ensemble — every run a member with its own data stream, learning
+   * rate, clipping and optimizer state, one batched forward and backward per step and one batched evaluation —
+   * which gives each run's curve as alone would (up to float rounding of batched products), several times faster.
+   */
+  final class Attack {
+    final Checkpoint.Loaded ck;
+    final Decoder dec;
+    final NDManager m;
+    final ExperimentConfig.AttackSpec o;
+    final int seqLen;
+    final Evaluation suite;
+    final Point p0;
+    final Metric fm;
+    final Metric rm;
+    final long evalTokens;
+    final long runSeed;
+    final boolean progress;
+
+    Attack(Checkpoint.Loaded ck, Decoder dec, NDManager m, ExperimentConfig.AttackSpec o, int seqLen,
+        Evaluation suite, Point p0, Metric fm, Metric rm, long evalTokens, long runSeed, boolean progress) {
+      this.ck = ck;
+      this.dec = dec;
+      this.m = m;
+      this.o = o;
+      this.seqLen = seqLen;
+      this.suite = suite;
+      this.p0 = p0;
+      this.fm = fm;
+      this.rm = rm;
+      this.evalTokens = evalTokens;
+      this.runSeed = runSeed;
+      this.progress = progress;
+    }
+
+    Curve alone(Run run, Mixture data, Evaluator ev) {
+      BatchSampler sampler = new BatchSampler(ck.tokenizer(), data, o.batchSize(), seqLen, run.dataSeed());
+      long t0 = System.nanoTime();
+      List<Point> pts = new ArrayList<>();
+      pts.add(p0);
+      long steps = attackOnce(dec, ck.params(), sampler, o, run.lr(), Seeds.derive(runSeed, "attack/lora/" + run.seed()),
+          m, progress ? String.format(Locale.ROOT, "attack %s lr=%.0e seed=%d", run.data(), run.lr(), run.seed())
+              : null,
+          p -> pts.add(point(p.step(), suite.evaluate(ev, p.params()), fm, rm)));
+      Curve curve = new Curve(run.data(), run.lr(), run.seed(), pts, compute(steps, pts.size() - 1)
+          .withWallSeconds((System.nanoTime() - t0) / 1e9));
+      Json.writeAtomic(run.file(), curve);
+      return curve;
+    }
+
+    Compute compute(long steps, long evals) {
+      return Compute.training(ck.config(), seqLen, steps * o.batchSize() * (long) seqLen, steps)
+          .plus(Compute.evaluation(ck.config(), seqLen, evals * evalTokens));
+    }
+
+    List<Done> together(List<Run> runs, Map<String, Mixture> mixtures, int evalBatch) {
+      int k = runs.size();
+      long t0 = System.nanoTime();
+      BatchSampler[] samplers = new BatchSampler[k];
+      LrSchedule[] schedules = new LrSchedule[k];
+      long[] stepsOf = new long[k];
+      double[] clip = new double[k];
+      List<List<Point>> pts = new ArrayList<>();
+      for (int j = 0; j < k; j++) {
+        Run r = runs.get(j);
+        samplers[j] = new BatchSampler(ck.tokenizer(), mixtures.get(r.data()), o.batchSize(), seqLen, r.dataSeed());
+        schedules[j] = LrSchedule.constant(r.lr());
+        stepsOf[j] = o.steps();
+        clip[j] = o.gradClip();
+        pts.add(new ArrayList<>(List.of(p0)));
+      }
+      long[] trained = new long[k];
+      try (EnsembleParams ens = EnsembleParams.replicate(ck.params(), k, m);
+          EnsembleDecoder edec = new EnsembleDecoder(ck.config(), k, m)) {
+        List<String> names = ens.names();
+        ens.requireGradients();
+        EnsembleEvaluator eev = new EnsembleEvaluator(edec, ck.tokenizer(), m, evalBatch);
+        boolean[] alive = EnsembleTrainer.allActive(k);
+        try (EnsembleOptimizer opt = o.optimizer().equals("sgd") ? new EnsembleSgd(ens, names, m)
+            : new EnsembleAdamW(new AdamW.Hyper(o.beta1(), o.beta2(), 1e-8, 0.0), ens, names, m)) {
+          int b = o.batchSize();
+          EnsembleTrainer.Objective obj = (step, micro, active, terms) -> {
+            long[] in = new long[k * b * seqLen];
+            int[][] tg = new int[k][];
+            for (int j = 0; j < k; j++) {
+              Batch batch = samplers[j].batch(step);
+              int[] ids = batch.inputs();
+              for (int i = 0; i < ids.length; i++) {
+                in[j * ids.length + i] = ids[i];
+              }
+              tg[j] = batch.targets();
+            }
+            NDArray tokens = m.create(in, new Shape(k, b, seqLen));
+            return EnsembleLosses.crossEntropy(edec.logits(ens, tokens), EnsembleLosses.Targets.of(m, tg, b, seqLen));
+          };
+          EnsembleTrainer tr = new EnsembleTrainer(ens, opt, obj, new EnsembleTrainer.Settings(stepsOf, 1, clip,
+              schedules, (long) b * seqLen, true));
+          tr.addListener(new EnsembleTrainer.Listener() {
+            @Override
+            public void afterStep(EnsembleTrainer.StepResult r, boolean[] stop) {
+              long doneSteps = r.step() + 1;
+              for (int j = 0; j < k; j++) {
+                if (r.active()[j] && !r.diverged()[j]) {
+                  trained[j] = doneSteps;
+                }
+                alive[j] &= !r.diverged()[j];
+              }
+              if (doneSteps % o.evalEvery() == 0 || doneSteps == o.steps()) {
+                try (ai.djl.ndarray.NDScope scope = new ai.djl.ndarray.NDScope()) {
+                  List<Map<String, Double>> ms = suite.evaluate(eev.scorer(ens));
+                  for (int j = 0; j < k; j++) {
+                    // A diverged run keeps the evaluations it had: the adversary would not pick a broken model.
+                    if (alive[j]) {
+                      pts.get(j).add(point(doneSteps, ms.get(j), fm, rm));
+                    }
+                  }
+                }
+              }
+            }
+          });
+          tr.addListener(ensembleProgress(progress ? "attack x" + k : null, o.steps()));
+          tr.run(new long[k]);
+        }
+      }
+      double wall = (System.nanoTime() - t0) / 1e9;
+      List<Done> out = new ArrayList<>();
+      for (int j = 0; j < k; j++) {
+        Run r = runs.get(j);
+        Curve curve = new Curve(r.data(), r.lr(), r.seed(), pts.get(j),
+            compute(trained[j], pts.get(j).size() - 1).withWallSeconds(wall / k));
+        Json.writeAtomic(r.file(), curve);
+        out.add(new Done(r.file().toString(), curve));
+      }
+      return out;
+    }
+  }
+
+  /** A progress bar over the ensemble's steps (quiet when {@code task} is null). */
+  static EnsembleTrainer.Listener ensembleProgress(String task, long steps) {
+    Trainer.Listener single = Listeners.progress(task == null ? "" : task, 0, steps, task != null);
+    return new EnsembleTrainer.Listener() {
+      @Override
+      public void afterStep(EnsembleTrainer.StepResult r, boolean[] stop) {
+        single.afterStep(new Trainer.StepResult(r.step(), r.lr()[0], r.loss()[0], r.gradNorm()[0], Map.of(), 0));
+      }
+
+      @Override
+      public void onEnd(long[] lastStep, boolean[] stoppedEarly) {
+        single.onEnd(lastStep[0], false);
+      }
+    };
+  }
+
   /** The evaluation hook of one run: the step and the weights the attack has at that step. */
   public record At(long step, Params params) {}
 
-  /** Runs one attack (full fine-tune or LoRA) on a copy of {@code model}; {@code onEval} sees every k-th step. */
-  static void attackOnce(Decoder dec, Params model, BatchSampler sampler, ExperimentConfig.AttackSpec o, double lr,
+  /**
+   * Runs one attack (full fine-tune or LoRA) on a copy of {@code model}; {@code onEval} sees every k-th step.
+   * Returns the steps trained: a run that diverges stops there (its weights before the bad step are its last
+   * evaluation's), since a learning rate that diverges is just a bad choice of the attacker.
+   */
+  static long attackOnce(Decoder dec, Params model, BatchSampler sampler, ExperimentConfig.AttackSpec o, double lr,
       long loraSeed,
       NDManager m, String task, java.util.function.Consumer<At> onEval) {
     Lora lora = null;
@@ -241,7 +424,11 @@ public final class Relearn implements Stage<Relearn.Spec, Relearn.Result> {
           return false;
         }));
         tr.addListener(Listeners.progress(task == null ? "" : task, 0, o.steps(), task != null));
-        tr.run(0);
+        try {
+          return tr.run(0) + 1;
+        } catch (DivergedException e) {
+          return e.step();
+        }
       }
     } finally {
       trained.close();

@@ -106,6 +106,26 @@ public final class Evaluator {
     return new Ce(count == 0 ? Double.NaN : sum / count, count, sums, counts);
   }
 
+  /** This evaluator as a {@link Scorer} of one model. */
+  public Scorer scorer(Params p) {
+    return new Scorer() {
+      @Override
+      public int members() {
+        return 1;
+      }
+
+      @Override
+      public long[] solved(List<Problem> problems) {
+        return new long[] {Math.round(accuracy(p, problems) * problems.size())};
+      }
+
+      @Override
+      public Ce[] crossEntropy(List<int[]> windows) {
+        return new Ce[] {Evaluator.this.crossEntropy(p, windows)};
+      }
+    };
+  }
+
   /** Fraction of problems whose greedy answer, first whitespace-separated token, equals the answer. */
   public double accuracy(Params p, List<Problem> problems) {
     List<String> prompts = new ArrayList<>();

@@ -245,11 +245,12 @@ public record ExperimentConfig(String name, long seed, int threads, ModelSpec mo
   /**
    * Relearning attacks (docs/PROTOCOL.md §Pipeline 5): the data the attacker may use ({@code forget},
    * {@code mixture}: the adversary's choice, like the learning rate), LR grid, length, evaluation cadence and size,
-   * the attacker's optimizer (AdamW betas, or SGD) and gradient clipping (0 = none), attack seeds, LoRA.
+   * the attacker's optimizer (AdamW betas, or SGD) and gradient clipping (0 = none), attack seeds, LoRA, and whether
+   * the runs train together as one ensemble ({@code batched}; the same curves as one at a time, faster).
    */
   public record AttackSpec(List<String> data, List<Double> lrs, long steps, long evalEvery, int batchSize,
       String optimizer, double beta1, double beta2, double gradClip, List<Long> seeds, List<Long> reportSteps,
-      int evalProblemsPerCell, int ceSequences, int loraRank, double loraAlpha) {
+      int evalProblemsPerCell, int ceSequences, int loraRank, double loraAlpha, boolean batched) {
     void validate(String w) {
       if (data.isEmpty() || !List.of("forget", "mixture").containsAll(data)) {
         throw new IllegalArgumentException(w + ".data must list forget and/or mixture, got " + data);

@@ -12,6 +12,7 @@ import dev.undo.data.Problem;
 import dev.undo.data.Tokenizer;
 import dev.undo.eval.Evaluator;
 import dev.undo.eval.Intervals;
+import dev.undo.eval.Scorer;
 import dev.undo.model.Params;
 import dev.undo.run.ExperimentConfig;
 import java.util.ArrayList;
@@ -278,21 +279,29 @@ public final class ArithmeticTask implements Task {
     List<int[]> englishWindows = Evaluator.windows(tok, english.val().documents(), seqLen, spec.ceSequences());
     return new Evaluation() {
       @Override
-      public Map<String, Double> evaluate(Evaluator ev, Params p) {
-        Map<String, Double> m = new LinkedHashMap<>();
-        for (Map.Entry<String, List<Problem>> e : cells.entrySet()) {
-          int n = e.getValue().size();
-          long correct = Math.round(ev.accuracy(p, e.getValue()) * n);
-          put(m, e.getKey(), correct, n);
+      public List<Map<String, Double>> evaluate(Scorer sc) {
+        int k = sc.members();
+        List<Map<String, Double>> out = new ArrayList<>();
+        for (int j = 0; j < k; j++) {
+          out.add(new LinkedHashMap<>());
         }
-        m = summarize(m, summary, spec.nPerCell());
-        Evaluator.Ce ce = ev.crossEntropy(p, englishWindows);
-        m.put(ENG_CE, ce.ce());
-        double[] ci = Intervals.bootstrapRatio(ce.windowSums(), ce.windowTokens(), spec.bootstrapSamples(),
-            spec.seed());
-        m.put(ENG_CE + "_lo", ci[0]);
-        m.put(ENG_CE + "_hi", ci[1]);
-        return m;
+        for (Map.Entry<String, List<Problem>> e : cells.entrySet()) {
+          long[] solved = sc.solved(e.getValue());
+          for (int j = 0; j < k; j++) {
+            put(out.get(j), e.getKey(), solved[j], e.getValue().size());
+          }
+        }
+        Evaluator.Ce[] ce = sc.crossEntropy(englishWindows);
+        for (int j = 0; j < k; j++) {
+          Map<String, Double> m = summarize(out.get(j), summary, spec.nPerCell());
+          m.put(ENG_CE, ce[j].ce());
+          double[] ci = Intervals.bootstrapRatio(ce[j].windowSums(), ce[j].windowTokens(), spec.bootstrapSamples(),
+              spec.seed());
+          m.put(ENG_CE + "_lo", ci[0]);
+          m.put(ENG_CE + "_hi", ci[1]);
+          out.set(j, m);
+        }
+        return out;
       }
 
       @Override

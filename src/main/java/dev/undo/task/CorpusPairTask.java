@@ -6,6 +6,7 @@ import dev.undo.data.Mixtures;
 import dev.undo.data.Tokenizer;
 import dev.undo.eval.Evaluator;
 import dev.undo.eval.Intervals;
+import dev.undo.eval.Scorer;
 import dev.undo.model.Params;
 import dev.undo.run.ExperimentConfig;
 import java.util.ArrayList;
@@ -145,11 +146,17 @@ public final class CorpusPairTask implements Task {
     List<int[]> f = Evaluator.windows(tok, forgetCorpus.val().documents(), seqLen, spec.ceSequences());
     return new Evaluation() {
       @Override
-      public Map<String, Double> evaluate(Evaluator ev, Params p) {
-        Map<String, Double> m = new LinkedHashMap<>();
-        put(m, retain.key(), ev.crossEntropy(p, r), spec, 1);
-        put(m, forget.key(), ev.crossEntropy(p, f), spec, 2);
-        return m;
+      public List<Map<String, Double>> evaluate(Scorer sc) {
+        Evaluator.Ce[] rc = sc.crossEntropy(r);
+        Evaluator.Ce[] fc = sc.crossEntropy(f);
+        List<Map<String, Double>> out = new ArrayList<>();
+        for (int j = 0; j < sc.members(); j++) {
+          Map<String, Double> m = new LinkedHashMap<>();
+          put(m, retain.key(), rc[j], spec, 1);
+          put(m, forget.key(), fc[j], spec, 2);
+          out.add(m);
+        }
+        return out;
       }
 
       @Override

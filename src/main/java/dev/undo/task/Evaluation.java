@@ -3,6 +3,8 @@ package dev.undo.task;
 import dev.undo.eval.Evaluator;
 import dev.undo.model.Params;
 import dev.undo.train.TrainingRun;
+import dev.undo.eval.Scorer;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -11,8 +13,13 @@ import java.util.Map;
  * it never changes for a given task.
  */
 public interface Evaluation {
+  /** All metrics of the task for every member the scorer measures (one map per member, in member order). */
+  List<Map<String, Double>> evaluate(Scorer s);
+
   /** All metrics of the task for one model. */
-  Map<String, Double> evaluate(Evaluator ev, Params p);
+  default Map<String, Double> evaluate(Evaluator ev, Params p) {
+    return evaluate(ev.scorer(p)).get(0);
+  }
 
   /** Tokens one {@link #evaluate} runs through the model, for the compute ledger. */
   long forwardTokens();

@@ -32,9 +32,12 @@ public final class EnsembleTrainer {
     NDArray losses(long step, int micro, boolean[] active, Map<String, double[]> terms);
   }
 
-  /** What a step reports. Arrays are indexed by member; entries of inactive members are as computed, not used. */
+  /**
+   * What a step reports. Arrays are indexed by member; entries of inactive members are as computed, not used.
+   * {@code diverged[k]}: member k was active but its loss or gradient norm was not finite, so it was not updated.
+   */
   public record StepResult(long step, boolean[] active, double[] lr, double[] loss, double[] gradNorm,
-      Map<String, double[]> terms, long tokensPerMember) {}
+      Map<String, double[]> terms, long tokensPerMember, boolean[] diverged) {}
 
   public interface Listener {
     /** Called after each step. Set {@code stop[k] = true} to stop member k after this step. */
@@ -46,10 +49,18 @@ public final class EnsembleTrainer {
 
   /**
    * Loop settings, one entry per member: total steps, clip value (≤ 0: measure only) and LR schedule. Micro-batches
-   * per step ({@code gradAccum}) are shared.
+   * per step ({@code gradAccum}) are shared. A member whose loss or gradient norm is not finite is never updated
+   * at that step; with {@code freezeDiverged} it is stopped and the others go on (a relearning attack: a learning
+   * rate that diverges is just a bad choice of the attacker), otherwise the run fails with
+   * {@link DivergedException}.
    */
   public record Settings(long[] steps, int gradAccum, double[] maxGradNorm, LrSchedule[] schedules,
-      long tokensPerMicro) {
+      long tokensPerMicro, boolean freezeDiverged) {
+    /** Settings that fail on divergence (a training stage: one diverged member is an error). */
+    public Settings(long[] steps, int gradAccum, double[] maxGradNorm, LrSchedule[] schedules, long tokensPerMicro) {
+      this(steps, gradAccum, maxGradNorm, schedules, tokensPerMicro, false);
+    }
+
     public Settings {
       if (gradAccum < 1) {
         throw new IllegalArgumentException("train.grad_accum must be >= 1");
@@ -118,7 +129,7 @@ public final class EnsembleTrainer {
           continue; // members that resume later: nothing to do before their start
         }
         StepResult r = step(step, active, accumScale);
-        boolean[] stop = new boolean[k];
+        boolean[] stop = r.diverged().clone();
         for (Listener l : listeners) {
           l.afterStep(r, stop);
         }
@@ -184,18 +195,24 @@ public final class EnsembleTrainer {
         }
       }
       double[] norms = optimizer.clipGradients(params, settings.maxGradNorm());
-      optimizer.step(params, lr, active);
-      optimizer.zeroGradients(params);
       double[] loss = new double[k];
+      boolean[] diverged = new boolean[k];
+      boolean[] update = active.clone();
       for (int j = 0; j < k; j++) {
         loss[j] = lossSum[j] / settings.gradAccum();
-        if (active[j] && !Double.isFinite(loss[j])) {
-          throw new IllegalStateException("member " + j + ": loss is " + loss[j] + " at step " + step
-              + " (diverged; lower the LR)");
+        // Checked before the update, so a diverged member keeps its last good weights.
+        if (active[j] && (!Double.isFinite(loss[j]) || !Double.isFinite(norms[j]))) {
+          if (!settings.freezeDiverged()) {
+            throw new DivergedException(step, loss[j], norms[j], lr[j]);
+          }
+          diverged[j] = true;
+          update[j] = false;
         }
       }
+      optimizer.step(params, lr, update);
+      optimizer.zeroGradients(params);
       return new StepResult(step, active.clone(), lr, loss, norms, terms,
-          settings.tokensPerMicro() * settings.gradAccum());
+          settings.tokensPerMicro() * settings.gradAccum(), diverged);
     }
   }
 
