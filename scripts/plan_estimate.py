@@ -2,12 +2,14 @@
 """Estimate a reproduce plan's wall time on N executors (one stage per core) from its stage costs and a measured run.
 
     python3 scripts/plan_estimate.py PLAN.txt CAL_PLAN.txt CAL_RUN [N ...]
+    python3 scripts/plan_estimate.py PLAN.txt --rate pretrain=44 --rate attack=57 ... [N ...]
 
 PLAN.txt and CAL_PLAN.txt are `undo reproduce --preset P --dry-run --out DIR` outputs (nodes, their estimated cost in
 forward-token equivalents, their dependencies); CAL_RUN is a finished run folder of CAL_PLAN's preset. Calibration:
 for each kind of node (pretrain, unlearning sweep, distillation, attack), seconds per cost unit = the kind's measured
 wall seconds in CAL_RUN (each stage's own `compute.wall_seconds`, which excludes waiting) divided by its planned
-cost. The plan is then list-scheduled on N slots as the Scheduler does: a node starts when its dependencies are done,
+cost. Or give each kind's rate directly, in microseconds per unit (--rate KIND=US; kinds: pretrain, unlearn sweep
+as unlearn, distill, attack). The plan is then list-scheduled on N slots as the Scheduler does: a node starts when its dependencies are done,
 the ready node heading the costliest remaining chain first. Start-up costs (executor JVM, engine: seconds) and
 scheduling latency are left out; they are small next to stages of minutes.
 """
@@ -95,14 +97,28 @@ def hms(s):
 
 
 def main():
-    if len(sys.argv) < 4:
+    args = sys.argv[1:]
+    if len(args) < 2:
         sys.exit(__doc__)
-    plan, cal_plan, cal_run = parse(sys.argv[1]), parse(sys.argv[2]), sys.argv[3]
-    ns = [int(x) for x in sys.argv[4:]] or [1, 4, 16, 64]
-    rate, spent, cost = rates(cal_plan, cal_run)
-    print("calibration (seconds per forward-token equivalent, from " + cal_run + "):")
-    for k in sorted(rate):
-        print(f"  {k:14s} {rate[k] * 1e6:7.2f} us/unit  ({spent[k]:8.1f} s over {cost[k]:.3g} units)")
+    plan = parse(args.pop(0))
+    if args[0] == "--rate":
+        rate = {}
+        while args and args[0] == "--rate":
+            k, us = args[1].split("=")
+            rate["unlearn sweep" if k == "unlearn" else k] = float(us) / 1e6
+            args = args[2:]
+        missing = {kind(n) for n, _, _ in plan} - set(rate)
+        if missing:
+            sys.exit(f"no --rate for {sorted(missing)}")
+        print("rates (given): " + ", ".join(f"{k} {v * 1e6:.1f} us/unit" for k, v in sorted(rate.items())))
+    else:
+        cal_plan, cal_run = parse(args[0]), args[1]
+        args = args[2:]
+        rate, spent, cost = rates(cal_plan, cal_run)
+        print("calibration (seconds per forward-token equivalent, from " + cal_run + "):")
+        for k in sorted(rate):
+            print(f"  {k:14s} {rate[k] * 1e6:7.2f} us/unit  ({spent[k]:8.1f} s over {cost[k]:.3g} units)")
+    ns = [int(x) for x in args] or [1, 4, 16, 64]
     total = sum(c * rate[kind(n)] for n, c, _ in plan)
     cp = critical(plan, rate)
     print(f"plan: {len(plan)} nodes, {sum(c for _, c, _ in plan):.3g} units = {hms(total)} of stage time; "
