@@ -50,6 +50,7 @@ class ExecutorKillTest {
   @Test
   @Timeout(value = 40, unit = TimeUnit.MINUTES)
   void aStageWhoseExecutorIsKilledIsRetriedAndResumesToTheLocalNumbers() throws Exception {
+    long started = System.currentTimeMillis();
     Path local = tmp.resolve("local");
     assertEquals(0, Main.execute(reproduce(local)));
 
@@ -64,7 +65,7 @@ class ExecutorKillTest {
 
     // The retry found the dead attempt's lock on the stage folder, took it over, and finished the stage.
     assertTrue(Files.exists(killed.stage().resolve(StageRunner.DONE)));
-    assertTrue(executorLogsSay("was left locked by pid " + killed.pid()),
+    assertTrue(executorLogsSay("was left locked by pid " + killed.pid(), started),
         "no executor log says it took over " + killed.stage() + " from pid " + killed.pid());
     assertSameNumbers(local, spark);
   }
@@ -127,10 +128,12 @@ class ExecutorKillTest {
     }
   }
 
-  static boolean executorLogsSay(String text) throws IOException {
+  /** True if an executor log (stderr under $SPARK_HOME/work) written since {@code sinceMillis} contains text. */
+  static boolean executorLogsSay(String text, long sinceMillis) throws IOException {
     Path work = Path.of(System.getenv("SPARK_HOME"), "work");
     try (Stream<Path> s = Files.walk(work)) {
-      for (Path p : (Iterable<Path>) s.filter(f -> f.getFileName().toString().equals("stderr"))::iterator) {
+      for (Path p : (Iterable<Path>) s.filter(f -> f.getFileName().toString().equals("stderr"))
+          .filter(f -> f.toFile().lastModified() >= sinceMillis)::iterator) {
         if (Files.readString(p).contains(text)) {
           return true;
         }
