@@ -89,7 +89,12 @@ class ExecutorKillTest {
         if (pid <= 0 || pid == self || p.isEmpty() || !p.get().isAlive()) {
           continue;
         }
-        long step = Json.read(stage.resolve("checkpoint/trainer_state.json"), JsonNode.class).path("step").asLong();
+        long step;
+        try {
+          step = Json.read(stage.resolve("checkpoint/trainer_state.json"), JsonNode.class).path("step").asLong();
+        } catch (UncheckedIOException e) {
+          continue; // a checkpoint save is renaming the folder right now: look again
+        }
         p.get().destroyForcibly(); // SIGKILL: no shutdown hook, no lock release but the kernel's
         p.get().onExit().get(30, TimeUnit.SECONDS);
         if (!Files.exists(stage.resolve(StageRunner.DONE))) {
