@@ -98,8 +98,8 @@ class StageTaskTest {
     assertTrue(StageTask.isFinal(new DivergedException(3, Double.NaN, 1.0, 1e-3)));
     assertFalse(StageTask.isFinal(new IllegalStateException("libtorch crashed")));
     assertFalse(StageTask.isFinal(new java.io.UncheckedIOException(new java.io.IOException("disk"))));
-    assertEquals("cannot read x: Unexpected character",
-        StageTask.describe(new IllegalArgumentException("cannot read x", new RuntimeException("Unexpected character"))));
+    assertEquals("cannot read x: Unexpected character", StageTask.describe(
+        new IllegalArgumentException("cannot read x", new RuntimeException("Unexpected character"))));
   }
 
   @Test
