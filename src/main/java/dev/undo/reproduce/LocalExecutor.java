@@ -2,7 +2,6 @@ package dev.undo.reproduce;
 
 import dev.undo.stage.StageRunner;
 import dev.undo.train.Autograd;
-import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -37,9 +36,7 @@ public final class LocalExecutor implements Executor {
   public CompletableFuture<Void> launch(ResolvedNode node) {
     return CompletableFuture.runAsync(() -> {
       Autograd.off();
-      for (ResolvedNode.Stage s : node.stages()) {
-        Stages.run(s.kind(), s.specTree(), Path.of(s.dir()), options);
-      }
+      Stages.runNode(node, options);
     }, pool);
   }
 

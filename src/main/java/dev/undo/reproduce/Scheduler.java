@@ -36,9 +36,13 @@ public final class Scheduler {
     double[] work = {0, 0}; // nanos spent in nodes that did work, and their estimated cost
     double[] left = {plan.totalCost()};
     Throwable[] failure = {null};
+    // Set by every node that ends. A node can end while this thread is still launching others (its future may be
+    // complete before whenComplete is attached, which then runs the callback here), so wait only if none has.
+    boolean[] ended = {false};
     int total = plan.nodes().size();
     synchronized (lock) {
       while (done.size() < total) {
+        ended[0] = false;
         if (failure[0] == null) {
           for (Plan.Node node : order) {
             if (running.size() >= slots) {
@@ -87,6 +91,7 @@ public final class Scheduler {
                   p.put("wall_seconds", before + (System.nanoTime() - t0) / 1e9);
                   Json.writeAtomic(out.resolve("progress.json"), p);
                 }
+                ended[0] = true;
                 lock.notifyAll();
               }
             });
@@ -95,11 +100,13 @@ public final class Scheduler {
         if (failure[0] != null && running.isEmpty()) {
           break;
         }
-        if (failure[0] == null && running.isEmpty() && done.size() < total) {
+        if (failure[0] == null && running.isEmpty() && done.size() < total && !ended[0]) {
           throw new IllegalStateException("plan has nodes that can never start (a dependency cycle)");
         }
         try {
-          lock.wait();
+          while (!ended[0]) {
+            lock.wait();
+          }
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
           throw new IllegalStateException("interrupted while waiting for stages", e);

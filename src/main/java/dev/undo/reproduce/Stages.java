@@ -54,6 +54,16 @@ public final class Stages {
     return StageRunner.run(stage, s, dir, o);
   }
 
+  /**
+   * Runs every stage of a node in order on the calling thread, in any JVM: the body of every executor. Stages that
+   * are already done are skipped by fingerprint, so running a node again after a crash resumes it.
+   */
+  public static void runNode(ResolvedNode node, StageRunner.Options o) {
+    for (ResolvedNode.Stage s : node.stages()) {
+      run(s.kind(), s.specTree(), Path.of(s.dir()), o);
+    }
+  }
+
   /** A spec as the JSON text a {@link ResolvedNode} carries. */
   static String json(StageSpec spec) {
     try {

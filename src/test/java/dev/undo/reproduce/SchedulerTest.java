@@ -97,6 +97,30 @@ class SchedulerTest {
   }
 
   @Test
+  @org.junit.jupiter.api.Timeout(60)
+  void nodesThatEndBeforeTheirLaunchReturnsDoNotStallThePlan() {
+    // An executor whose futures are already complete when launch returns (a skipped node on a fast executor, or a
+    // scheduler thread descheduled under load): the scheduler must not wait for an end it has already seen.
+    List<String> log = Collections.synchronizedList(new ArrayList<>());
+    Executor inline = new Executor() {
+      @Override
+      public int slots() {
+        return 2;
+      }
+
+      @Override
+      public CompletableFuture<Void> launch(ResolvedNode node) {
+        log.add(node.id());
+        return CompletableFuture.completedFuture(null);
+      }
+    };
+    Plan plan = plan(new Plan.Node("a", "a", List.of(), 1, List.of()),
+        new Plan.Node("b", "b", List.of("a"), 1, List.of()), new Plan.Node("c", "c", List.of("b"), 1, List.of()));
+    Scheduler.run(plan, inline, tmp);
+    assertEquals(List.of("a", "b", "c"), log);
+  }
+
+  @Test
   void aFailedStageStopsNewStartsAndIsRethrown() {
     List<String> log = Collections.synchronizedList(new ArrayList<>());
     Actions ex = new Actions(2);
