@@ -39,6 +39,7 @@ public final class Scheduler {
     int total = plan.nodes().size();
     synchronized (lock) {
       while (done.size() < total) {
+        int finishedBefore = done.size();
         if (failure[0] == null) {
           for (Plan.Node node : order) {
             if (running.size() >= slots) {
@@ -94,6 +95,11 @@ public final class Scheduler {
         }
         if (failure[0] != null && running.isEmpty()) {
           break;
+        }
+        if (done.size() != finishedBefore) {
+          // A node finished before its callback was registered, so the callback ran here, under the lock, and its
+          // notify came before any wait: look at the plan again instead of waiting for a notify that has happened.
+          continue;
         }
         if (failure[0] == null && running.isEmpty() && done.size() < total) {
           throw new IllegalStateException("plan has nodes that can never start (a dependency cycle)");
