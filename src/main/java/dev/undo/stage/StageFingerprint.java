@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.undo.run.Fingerprint;
 import dev.undo.run.Json;
+import dev.undo.train.Checkpoint;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -66,11 +67,13 @@ public final class StageFingerprint {
   /**
    * The content hash of an input: a checkpoint folder (or a stage folder holding {@code checkpoint/}) hashes its
    * weights, config and tokenizer; a finished stage folder without one gives its recorded fingerprint; a file its
-   * bytes.
+   * bytes. A checkpoint is first checked against its {@code checksums.json} ({@link Checkpoint#verify}), so a
+   * corrupt, truncated or edited input is a one-line error naming the file before the stage writes anything.
    */
   public static String inputHash(String role, Path p) {
     Path ck = checkpointDir(p);
     if (ck != null) {
+      Checkpoint.verify(ck);
       return sha256(List.of(ck.resolve("model.safetensors"), ck.resolve("config.json"), ck.resolve("tokenizer.json")));
     }
     if (Files.isRegularFile(p.resolve(StageRunner.CONFIG)) && Files.exists(p.resolve(StageRunner.DONE))) {
@@ -85,18 +88,25 @@ public final class StageFingerprint {
     throw new IllegalArgumentException("input " + role + ": " + p + " is not a checkpoint, a finished stage or a file");
   }
 
-  /** The folder holding {@code model.safetensors}: {@code p}, {@code p/checkpoint}, or a crash's {@code .old} copy. */
+  /**
+   * The folder holding {@code model.safetensors} (or the {@code checksums.json} that lists it, so that a checkpoint
+   * missing its weights is reported as such): {@code p}, {@code p/checkpoint}, or a crash's {@code .old} copy.
+   */
   static Path checkpointDir(Path p) {
     for (Path c : List.of(p, p.resolve("checkpoint"))) {
-      if (Files.isRegularFile(c.resolve("model.safetensors"))) {
+      if (isCheckpoint(c)) {
         return c;
       }
       Path old = c.resolveSibling(c.getFileName() + ".old");
-      if (Files.isRegularFile(old.resolve("model.safetensors"))) {
+      if (isCheckpoint(old)) {
         return old;
       }
     }
     return null;
+  }
+
+  private static boolean isCheckpoint(Path c) {
+    return Files.isRegularFile(c.resolve("model.safetensors")) || Files.isRegularFile(c.resolve(Checkpoint.CHECKSUMS));
   }
 
   static String sha256(List<Path> files) {

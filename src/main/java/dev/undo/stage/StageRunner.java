@@ -47,17 +47,19 @@ public final class StageRunner {
   }
 
   public static <S extends StageSpec, R> R run(Stage<S, R> stage, S spec, Path dir, Options o) {
+    // Hashing the inputs verifies their checksums: a damaged input stops the stage before its folder is created.
+    ObjectNode canonical = StageFingerprint.canonical(stage.kind(), spec, stage.identity(spec));
     StageDir sd = new StageDir(dir);
     try (RunLock lock = RunLock.acquire(dir)) {
       lock.tookOverFrom().ifPresent(h -> System.err.println("note: " + dir + " was left locked by " + h.describe()
           + " (no longer running); continuing"));
-      return runLocked(stage, spec, sd, o);
+      return runLocked(stage, spec, sd, canonical, o);
     }
   }
 
-  private static <S extends StageSpec, R> R runLocked(Stage<S, R> stage, S spec, StageDir sd, Options o) {
+  private static <S extends StageSpec, R> R runLocked(Stage<S, R> stage, S spec, StageDir sd, ObjectNode canonical,
+      Options o) {
     Path dir = sd.path();
-    ObjectNode canonical = StageFingerprint.canonical(stage.kind(), spec, stage.identity(spec));
     String fp = StageFingerprint.of(canonical);
     JsonNode recorded = Files.isRegularFile(sd.config()) ? Json.read(sd.config(), JsonNode.class) : null;
     boolean same = recorded != null && fp.equals(recorded.path("fingerprint").asText());

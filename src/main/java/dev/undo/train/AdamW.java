@@ -54,6 +54,11 @@ public final class AdamW implements Optimizer {
     return trainable;
   }
 
+  /** Updates taken so far (the bias correction's step; moves with the state between single and ensemble runs). */
+  public long stepCount() {
+    return step;
+  }
+
   /**
    * Scales gradients so their global L2 norm is at most {@code maxNorm} (torch.nn.utils.clip_grad_norm_) and
    * returns the norm before clipping. {@code maxNorm <= 0} only measures.

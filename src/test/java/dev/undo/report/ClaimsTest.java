@@ -16,6 +16,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Each claim's rule on runs built to pass, fail or fall in between; verdicts come only from the numbers. */
 class ClaimsTest {
+  /** Student-t quantile t(0.975, 2), for 95% intervals over three seeds. */
+  static final double T_975_2 = 4.302652729749464;
+
   @TempDir
   Path tmp;
 
@@ -236,9 +239,15 @@ class ClaimsTest {
     JsonNode excess = c1.numbers().get("settings").get("arithmetic").get("excess");
     assertEquals(3, excess.get("n").asInt());
     assertEquals(0.35, excess.get("mean").asDouble(), 1e-9);
+    // Student-t 95% interval with 2 degrees of freedom: 0.35 ± t(0.975, 2) · s / √3, s² = (0.01 + 0.3025 + 0.2025)/2.
+    double half = T_975_2 * Math.sqrt(0.2575 / 3);
     assertEquals(2, excess.get("ci").size());
-    assertTrue(excess.get("ci").get(0).asDouble() < 0.2);
+    assertEquals(0.35 - half, excess.get("ci").get(0).asDouble(), 1e-9);
+    assertEquals(0.35 + half, excess.get("ci").get(1).asDouble(), 1e-9);
     assertEquals(3, excess.get("per_seed").size());
+    assertEquals(0.25, excess.get("per_seed").get("1").asDouble(), 1e-9);
+    assertEquals(0.9, excess.get("per_seed").get("2").asDouble(), 1e-9);
+    assertEquals(-0.1, excess.get("per_seed").get("3").asDouble(), 1e-9);
 
     // The same mean from one seed passes: with no interval the value itself decides.
     SyntheticRun single = new SyntheticRun(tmp.resolve("single"), "quick");
@@ -260,7 +269,11 @@ class ClaimsTest {
     }
     Claim t = claim(evaluate(tight), "C1");
     assertEquals(Verdict.PASS, t.verdict());
-    assertTrue(t.numbers().get("settings").get("arithmetic").get("excess").get("ci").get(0).asDouble() >= 0.2);
+    // Excess 0.68, 0.70, 0.72: 0.70 ± t(0.975, 2) · 0.02 / √3 = [0.6503, 0.7497], all above 0.2.
+    JsonNode te = t.numbers().get("settings").get("arithmetic").get("excess");
+    assertEquals(0.70, te.get("mean").asDouble(), 1e-9);
+    assertEquals(0.70 - T_975_2 * 0.02 / Math.sqrt(3), te.get("ci").get(0).asDouble(), 1e-9);
+    assertEquals(0.70 + T_975_2 * 0.02 / Math.sqrt(3), te.get("ci").get(1).asDouble(), 1e-9);
   }
 
   @Test

@@ -96,6 +96,38 @@ class SchedulerTest {
     assertEquals("a/attack", log.get(4));
   }
 
+  /**
+   * An executor whose nodes are finished by the time the scheduler registers its callback (a fast or skipped stage):
+   * the callback then runs on the scheduler's own thread, and the scheduler must not wait for a notify that came
+   * before it waited. It used to hang after "[n/n] done".
+   */
+  @Test
+  void nodesThatFinishBeforeTheCallbackIsRegisteredDoNotHangTheScheduler() {
+    List<String> log = Collections.synchronizedList(new ArrayList<>());
+    Executor done = new Executor() {
+      @Override
+      public int slots() {
+        return 2;
+      }
+
+      @Override
+      public CompletableFuture<Void> launch(ResolvedNode node) {
+        log.add(node.id());
+        return CompletableFuture.completedFuture(null);
+      }
+
+      @Override
+      public void close() {}
+    };
+    Actions ids = new Actions(2);
+    Plan plan = plan(ids.node("b", List.of("a"), () -> {}), ids.node("a", List.of(), () -> {}),
+        ids.node("c", List.of("b"), () -> {}));
+    org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(30),
+        () -> Scheduler.run(plan, done, tmp));
+    assertEquals(List.of("a", "b", "c"), log);
+    ids.close();
+  }
+
   @Test
   @org.junit.jupiter.api.Timeout(60)
   void nodesThatEndBeforeTheirLaunchReturnsDoNotStallThePlan() {
