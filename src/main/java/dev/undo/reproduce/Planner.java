@@ -10,6 +10,7 @@ import dev.undo.task.Metric;
 import dev.undo.task.Task;
 import dev.undo.task.Tasks;
 import dev.undo.undo.Distill;
+import dev.undo.undo.DistillGroup;
 import dev.undo.unlearn.Sweep;
 import dev.undo.unlearn.Unlearn;
 import java.nio.file.Path;
@@ -90,10 +91,6 @@ public final class Planner {
 
     List<String> methods = new ArrayList<>(r.methods());
     methods.addAll(r.variants());
-    if (!methods.contains(r.undoMethod())) {
-      throw new IllegalArgumentException("reproduce.undo_method '" + r.undoMethod() + "' is not among the methods "
-          + methods);
-    }
     for (String method : methods) {
       String[] parts = method.split("\\+");
       String baseMethod = parts[0];
@@ -127,30 +124,56 @@ public final class Planner {
           6.0 * lrs.size() * s.unlearn().steps() * s.unlearn().batchSize() * tok, calls));
       mine.add(model(setting, "unlearn_" + method, "unlearn", method, null, seed, sweep, true, root, List.of(sweep)));
       String uad = root + "/unlearn_distill/" + folder;
-      nodes.add(node(uad, setting + " Unlearn-and-Distill " + method, List.of(sweep), distillCost,
-          new Plan.Call(Distill.STAGE.kind(), out.resolve(uad), () -> Distill.Spec.of(cfg, setting,
-              Sweep.selected(sweepDir), "random", null, 1, 0, s.distill().stopRule()).withSummaryCells(cells.get()),
-              "teacher: the teacher " + sweep + " selects")));
       mine.add(model(setting, "unlearn_distill_" + method, "unlearn_distill", method, 1.0, seed, uad, false, root,
           List.of(sweep)));
-      if (method.equals(r.undoMethod())) {
+      // The students of this method's teacher: Unlearn-and-Distill (random init), and UNDO's α sweep when UNDO is
+      // applied to the method. Grouped, they train as one ensemble that shares the teacher's forward pass.
+      List<String> ids = new ArrayList<>(List.of(uad));
+      List<java.util.function.Function<Path, Distill.Spec>> students = new ArrayList<>();
+      students.add(teacher -> Distill.Spec.of(cfg, setting, teacher, "random", null, 1, 0, s.distill().stopRule())
+          .withSummaryCells(cells.get()));
+      List<String> names = new ArrayList<>(List.of(setting + " Unlearn-and-Distill " + method));
+      if (r.undoMethods().contains(method)) {
         for (double alpha : s.distill().alphaSweep()) {
           String a = String.format(Locale.ROOT, "%.2f", alpha);
-          String undo = root + "/undo/" + folder + "_a" + a;
-          nodes.add(node(undo, setting + " UNDO " + method + " alpha=" + a, List.of(sweep), distillCost,
-              new Plan.Call(Distill.STAGE.kind(), out.resolve(undo), () -> Distill.Spec.of(cfg, setting,
-                  Sweep.selected(sweepDir), "noised", null, alpha, s.distill().beta(), s.distill().stopRule())
-                  .withSummaryCells(cells.get()),
-                  "teacher: the teacher " + sweep + " selects")));
+          ids.add(root + "/undo/" + folder + "_a" + a);
+          names.add(setting + " UNDO " + method + " alpha=" + a);
+          students.add(teacher -> Distill.Spec.of(cfg, setting, teacher, "noised", null, alpha, s.distill().beta(),
+              s.distill().stopRule()).withSummaryCells(cells.get()));
+        }
+      }
+      String describe = "teacher: the teacher " + sweep + " selects";
+      if (r.groupStudents() && ids.size() > 1) {
+        nodes.add(new Plan.Node(uad, setting + " students of " + method + " (" + ids.size() + " together)",
+            List.of(sweep), distillCost * ids.size() * 0.8, List.of(new Plan.Call(Stages.DISTILL_GROUP,
+                out.resolve(uad), () -> {
+                  Path teacher = Sweep.selected(sweepDir);
+                  List<DistillGroup.Member> members = new ArrayList<>();
+                  for (int i = 0; i < ids.size(); i++) {
+                    members.add(new DistillGroup.Member(out.resolve(ids.get(i)), students.get(i).apply(teacher)));
+                  }
+                  return new DistillGroup.Spec(members);
+                }, describe + "; students " + ids))));
+      } else {
+        for (int i = 0; i < ids.size(); i++) {
+          java.util.function.Function<Path, Distill.Spec> student = students.get(i);
+          nodes.add(node(ids.get(i), names.get(i), List.of(sweep), distillCost, new Plan.Call(Distill.STAGE.kind(),
+              out.resolve(ids.get(i)), () -> student.apply(Sweep.selected(sweepDir)), describe)));
         }
       }
     }
-    // UNDO models after all methods, in α order (the manifest's order since the first build).
-    for (double alpha : s.distill().alphaSweep()) {
-      String a = String.format(Locale.ROOT, "%.2f", alpha);
-      String folder = r.undoMethod().replace('+', '_');
-      mine.add(model(setting, "undo_" + r.undoMethod() + "_a" + a, "undo", r.undoMethod(), alpha, seed,
-          root + "/undo/" + folder + "_a" + a, false, root, List.of(root + "/unlearn/" + folder)));
+    // UNDO models after all methods, in method then α order (the manifest's order since the first build).
+    for (String method : r.undoMethods()) {
+      if (!methods.contains(method)) {
+        throw new IllegalArgumentException("reproduce.undo_methods: '" + method + "' is not among the methods "
+            + methods);
+      }
+      String folder = method.replace('+', '_');
+      for (double alpha : s.distill().alphaSweep()) {
+        String a = String.format(Locale.ROOT, "%.2f", alpha);
+        mine.add(model(setting, "undo_" + method + "_a" + a, "undo", method, alpha, seed,
+            root + "/undo/" + folder + "_a" + a, false, root, List.of(root + "/unlearn/" + folder)));
+      }
     }
     // Attacks last, with one adversary for all, and the half-way threshold between filtered and base.
     for (Plan.PlannedModel m : mine) {

@@ -10,6 +10,7 @@ import dev.undo.stage.Stage;
 import dev.undo.stage.StageRunner;
 import dev.undo.stage.StageSpec;
 import dev.undo.undo.Distill;
+import dev.undo.undo.DistillGroup;
 import dev.undo.unlearn.Sweep;
 import dev.undo.unlearn.Unlearn;
 import java.nio.file.Path;
@@ -38,8 +39,21 @@ public final class Stages {
     return s;
   }
 
-  /** Runs one stage from its kind and spec JSON in {@code dir}; returns its result record. */
+  /**
+   * The kind of a group of distillation students trained together ({@link DistillGroup}): not a stage of its own,
+   * its spec lists member stages, each a {@code distill} stage in its own folder.
+   */
+  public static final String DISTILL_GROUP = "distill_group";
+
+  /** Runs one stage (or a group) from its kind and spec JSON in {@code dir}; returns its result record(s). */
   public static Object run(String kind, JsonNode spec, Path dir, StageRunner.Options o) {
+    if (kind.equals(DISTILL_GROUP)) {
+      try {
+        return DistillGroup.run(Specs.MAPPER.treeToValue(spec, DistillGroup.Spec.class), o);
+      } catch (JsonProcessingException e) {
+        throw new IllegalArgumentException("spec of student group " + dir + ": " + e.getOriginalMessage());
+      }
+    }
     return runTyped(of(kind), spec, dir, o);
   }
 

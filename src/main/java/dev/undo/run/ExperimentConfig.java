@@ -71,12 +71,14 @@ public record ExperimentConfig(String name, long seed, int threads, ModelSpec mo
 
   /**
    * What {@code undo reproduce} runs: settings, unlearning methods (variants such as {@code maxent+repnoise} or
-   * {@code rmu+sam} add RepNoise / SAM), the method whose teacher UNDO's α sweep distills, run seeds, whether each
+   * {@code rmu+sam} add RepNoise / SAM), the methods whose teachers UNDO's α sweep distills, run seeds, whether each
    * method's LR is swept, the length of oracle matching, how many stages run side by side, and whether the preset
-   * is meant as evidence (false for smoke tests such as quick and micro: their reports say so).
+   * is meant as evidence (false for smoke tests such as quick and micro: their reports say so), and whether the
+   * students of one teacher train together ({@code group_students}: one ensemble sharing the teacher's passes).
    */
-  public record ReproduceSpec(List<String> settings, List<String> methods, List<String> variants, String undoMethod,
-      List<Long> seeds, boolean sweep, long oracleMatchingSteps, int workers, boolean evidence) {}
+  public record ReproduceSpec(List<String> settings, List<String> methods, List<String> variants,
+      List<String> undoMethods, List<Long> seeds, boolean sweep, long oracleMatchingSteps, int workers,
+      boolean evidence, boolean groupStudents) {}
 
   /** Model shape: a named size, optionally overridden per dimension (0 keeps the named size's value). */
   public record ModelSpec(String size, int maxSeqLen, int hiddenSize, int numLayers, int numHeads,

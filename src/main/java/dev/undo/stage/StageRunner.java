@@ -59,6 +59,29 @@ public final class StageRunner {
 
   private static <S extends StageSpec, R> R runLocked(Stage<S, R> stage, S spec, StageDir sd, ObjectNode canonical,
       Options o) {
+    Prepared<R> p = prepare(stage, spec, sd, canonical, o);
+    if (p.result() != null) {
+      return p.result();
+    }
+    R r;
+    try {
+      r = stage.run(spec, p.context());
+    } catch (DivergedException e) {
+      throw diverged(stage, spec, sd, e);
+    }
+    finish(stage, sd, r);
+    return r;
+  }
+
+  /**
+   * A member folder after the protocol's first half: either its finished result ({@code result}, nothing to run)
+   * or the context to run it in ({@code config.json} written).
+   */
+  record Prepared<R>(R result, StageContext context) {}
+
+  /** Steps 1–3 of the protocol for one folder (its lock held by the caller). */
+  static <S extends StageSpec, R> Prepared<R> prepare(Stage<S, R> stage, S spec, StageDir sd, ObjectNode canonical,
+      Options o) {
     Path dir = sd.path();
     String fp = StageFingerprint.of(canonical);
     JsonNode recorded = Files.isRegularFile(sd.config()) ? Json.read(sd.config(), JsonNode.class) : null;
@@ -87,11 +110,10 @@ public final class StageRunner {
         throw new StaleStageException(dir, recorded, canonical);
       }
       clear(dir);
-      recorded = null;
     }
     if (same && sd.isDone()) {
-      return Specs.MAPPER.convertValue(Json.read(dir.resolve(stage.resultFile()), JsonNode.class),
-          stage.resultType());
+      return new Prepared<>(Specs.MAPPER.convertValue(Json.read(dir.resolve(stage.resultFile()), JsonNode.class),
+          stage.resultType()), null);
     }
     ObjectNode cfg = Json.MAPPER.createObjectNode();
     cfg.put("stage", stage.kind());
@@ -102,22 +124,88 @@ public final class StageRunner {
       cfg.set("history", history);
     }
     Json.writeAtomic(sd.config(), cfg);
-    R r;
-    try {
-      r = stage.run(spec, new StageContext(sd, stage.kind(), fp, cfg.get("spec"), o.progress(), accepted));
-    } catch (DivergedException e) {
-      ObjectNode d = Json.MAPPER.createObjectNode();
-      d.put("step", e.step());
-      d.put("loss", e.loss());
-      d.put("grad_norm", e.gradNorm());
-      d.put("lr", e.lr());
-      Json.writeAtomic(sd.file(DIVERGED), d);
-      String key = stage.lrKey(spec);
-      throw key == null ? e : e.withLrKey(key);
-    }
-    writeResult(dir.resolve(stage.resultFile()), r);
+    return new Prepared<>(null, new StageContext(sd, stage.kind(), fp, cfg.get("spec"), o.progress(), accepted));
+  }
+
+  /** Step 4's end: the result file, then {@code DONE}. */
+  static <R> void finish(Stage<?, R> stage, StageDir sd, R r) {
+    writeResult(sd.path().resolve(stage.resultFile()), r);
     sd.markDone();
-    return r;
+  }
+
+  /** Records a divergence beside the stage ({@code DIVERGED}) and names the learning-rate key in the message. */
+  static <S extends StageSpec> DivergedException diverged(Stage<S, ?> stage, S spec, StageDir sd,
+      DivergedException e) {
+    ObjectNode d = Json.MAPPER.createObjectNode();
+    d.put("step", e.step());
+    d.put("loss", e.loss());
+    d.put("grad_norm", e.gradNorm());
+    d.put("lr", e.lr());
+    Json.writeAtomic(sd.file(DIVERGED), d);
+    String key = stage.lrKey(spec);
+    return key == null ? e : e.withLrKey(key);
+  }
+
+  /**
+   * Stages that train together (a group of students of one teacher): the folder protocol for each member — lock,
+   * fingerprint, reuse of finished members, {@code config.json} — then one call of {@code body} with the members
+   * that still have work, then each member's result and {@code DONE}. Every member's folder ends exactly as if it
+   * had run alone.
+   */
+  public static <S extends StageSpec, R> List<R> runGroup(Stage<S, R> stage, List<S> specs, List<Path> dirs,
+      Options o, GroupBody<S, R> body) {
+    List<ObjectNode> canonical = new ArrayList<>();
+    for (S spec : specs) {
+      canonical.add(StageFingerprint.canonical(stage.kind(), spec, stage.identity(spec)));
+    }
+    List<RunLock> locks = new ArrayList<>();
+    try {
+      // Locks in path order, so two groups that share a member cannot wait for each other.
+      List<Integer> order = new ArrayList<>();
+      for (int i = 0; i < dirs.size(); i++) {
+        order.add(i);
+      }
+      order.sort((x, y) -> dirs.get(x).toAbsolutePath().normalize().toString()
+          .compareTo(dirs.get(y).toAbsolutePath().normalize().toString()));
+      List<StageDir> sds = new ArrayList<>();
+      for (Path d : dirs) {
+        sds.add(new StageDir(d));
+      }
+      for (int i : order) {
+        locks.add(RunLock.acquire(dirs.get(i)));
+      }
+      List<R> results = new ArrayList<>();
+      List<S> pending = new ArrayList<>();
+      List<StageContext> contexts = new ArrayList<>();
+      List<Integer> where = new ArrayList<>();
+      for (int i = 0; i < specs.size(); i++) {
+        Prepared<R> p = prepare(stage, specs.get(i), sds.get(i), canonical.get(i), o);
+        results.add(p.result());
+        if (p.result() == null) {
+          pending.add(specs.get(i));
+          contexts.add(p.context());
+          where.add(i);
+        }
+      }
+      if (!pending.isEmpty()) {
+        List<R> out = body.run(pending, contexts);
+        for (int j = 0; j < out.size(); j++) {
+          int i = where.get(j);
+          finish(stage, sds.get(i), out.get(j));
+          results.set(i, out.get(j));
+        }
+      }
+      return results;
+    } finally {
+      for (RunLock l : locks) {
+        l.close();
+      }
+    }
+  }
+
+  /** The work of a group: the members with work left, each with its context; results in the same order. */
+  public interface GroupBody<S, R> {
+    List<R> run(List<S> specs, List<StageContext> contexts);
   }
 
   /** Marker of a stage whose training diverged; its last checkpoint may be resumed with another learning rate. */

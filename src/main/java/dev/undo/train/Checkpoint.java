@@ -83,6 +83,16 @@ public final class Checkpoint {
 
   public static void save(Path dir, ModelConfig config, Params params, Tokenizer tokenizer, ObjectNode provenance,
       AdamW optimizer, Long completedSteps) {
+    saveWithState(dir, config, params, tokenizer, provenance, optimizer == null ? null : optimizer.state(),
+        completedSteps);
+  }
+
+  /**
+   * Saves with the optimizer state given as named arrays ({@code m.<name>}, {@code v.<name>}: {@link AdamW#state()},
+   * or one member's state of an ensemble optimizer), so a member trained in an ensemble resumes alone or in one.
+   */
+  public static void saveWithState(Path dir, ModelConfig config, Params params, Tokenizer tokenizer,
+      ObjectNode provenance, Map<String, NDArray> optimizerState, Long completedSteps) {
     Path parent = dir.toAbsolutePath().getParent();
     String name = dir.getFileName().toString();
     Path old = sibling(dir, ".old");
@@ -103,8 +113,8 @@ public final class Checkpoint {
       written.add(TOKENIZER);
       Json.writeAtomic(tmp.resolve(PROVENANCE), provenance);
       written.add(PROVENANCE);
-      if (optimizer != null) {
-        Safetensors.write(tmp.resolve(OPTIMIZER), optimizer.state(), Map.of());
+      if (optimizerState != null) {
+        Safetensors.write(tmp.resolve(OPTIMIZER), optimizerState, Map.of());
         written.add(OPTIMIZER);
         Json.writeAtomic(tmp.resolve(TRAINER_STATE), new TrainerState(completedSteps));
         written.add(TRAINER_STATE);
