@@ -175,12 +175,14 @@ final class EnsembleBench {
   }
 
   /**
-   * FLOPs per CPU-second of the bench's reference GEMM (the MLP-shaped (2048×d)·(d×F) product), median of 30
-   * batches of 10: the ceiling that {@code mfu_cpu} divides by.
+   * FLOPs per CPU-second of the bench's reference GEMM (the MLP-shaped (2048×d)·(d×F) product), median of 5
+   * batches of 200: the ceiling that {@code mfu_cpu} divides by. Process CPU time ticks in 10 ms, so each batch
+   * must run for several hundred ms to be resolved.
    */
   double gemmPerCpuSecond(NDManager m) {
     int rows = 2048;
-    double[] rates = new double[30];
+    int calls = 200;
+    double[] rates = new double[5];
     try (NDScope scope = new NDScope()) {
       NDArray a = m.randomUniform(-1, 1, new Shape(rows, cfg.hiddenSize()));
       NDArray b = m.randomUniform(-1, 1, new Shape(cfg.hiddenSize(), cfg.intermediateSize()));
@@ -189,10 +191,10 @@ final class EnsembleBench {
       }
       for (int i = 0; i < rates.length; i++) {
         long c0 = cpuNanos();
-        for (int k = 0; k < 10; k++) {
+        for (int k = 0; k < calls; k++) {
           a.matMul(b).close();
         }
-        double s = (cpuNanos() - c0) / 1e9 / 10;
+        double s = (cpuNanos() - c0) / 1e9 / calls;
         rates[i] = 2.0 * rows * cfg.hiddenSize() * cfg.intermediateSize() / Math.max(s, 1e-9);
       }
     }

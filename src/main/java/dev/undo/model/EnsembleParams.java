@@ -181,6 +181,16 @@ public final class EnsembleParams implements AutoCloseable {
     }
   }
 
+  /**
+   * Marks only {@code names} as trainable (RMU trains a few {@code mlp.down_proj} weights): the backward pass then
+   * computes no gradient for the frozen ones.
+   */
+  public void requireGradients(java.util.Collection<String> names) {
+    for (String n : names) {
+      get(n).setRequiresGradient(true);
+    }
+  }
+
   /** Parameters of one member (the stacked count divided by K). */
   public long memberCount() {
     long n = 0;

@@ -91,12 +91,9 @@ public final class EnsembleLosses {
    * every element of the member: RMU's forget and retain terms, {@code (K,)}.
    */
   public static NDArray meanSquaredError(NDArray activations, NDArray target) {
-    int rank = activations.getShape().dimension();
-    int[] axes = new int[rank - 1];
-    for (int i = 0; i < axes.length; i++) {
-      axes[i] = i + 1;
-    }
-    return activations.sub(target).square().mean(axes);
+    long k = activations.getShape().get(0);
+    // DJL's PyTorch mean takes one axis: flatten each member's slice first (a view).
+    return activations.sub(target).square().reshape(k, -1).mean(new int[] {1});
   }
 
   /**

@@ -341,6 +341,66 @@ class EnsembleTrainingTest {
     }
   }
 
+  @Test
+  void aTrainableSubsetTrainsAloneAndTheRestStaysBitIdentical() {
+    // RMU's shape: only one down_proj trains, on the MSE between the residual after that block and a fixed vector.
+    List<String> trainable = List.of("layers.0.mlp.down_proj.weight");
+    int layer = 0;
+    int steps = 12;
+    int[] slots = {1, 2};
+    float[] u = new float[CFG.hiddenSize()];
+    SplittableRandom rnd = new SplittableRandom(5);
+    for (int i = 0; i < u.length; i++) {
+      u[i] = (float) rnd.nextDouble();
+    }
+    NDArray target = manager.create(u, new Shape(1, 1, u.length));
+    List<Params> start = inits(slots);
+    try (EnsembleParams e = EnsembleParams.stack(start, manager);
+        EnsembleAdamW opt = new EnsembleAdamW(List.of(hyper(1), hyper(2)), e, trainable, manager)) {
+      e.requireGradients(trainable);
+      double[][] together = trainTogether(e, slots, opt, 0, steps, (dec, ens, step) -> {
+        long[] tokens = new long[2 * B * T];
+        for (int s = 0; s < 2; s++) {
+          System.arraycopy(Data.of(DATA_SEED[slots[s]], step).tokens(), 0, tokens, s * B * T, B * T);
+        }
+        NDArray h = dec.residual(ens, manager.create(tokens, new Shape(2, B, T)), layer);
+        return EnsembleLosses.meanSquaredError(h, target);
+      }, null);
+      double lossDiff = 0;
+      double weightDiff = 0;
+      for (int s = 0; s < 2; s++) {
+        int j = slots[s];
+        try (Params alone = Init.random(CFG, manager, INIT_SEED[j]);
+            Params init = Init.random(CFG, manager, INIT_SEED[j]);
+            Params m = e.member(s, manager)) {
+          alone.get(trainable.get(0)).setRequiresGradient(true);
+          double[] single;
+          try (AdamW adam = new AdamW(hyper(j), alone, trainable, manager)) {
+            single = trainAlone(alone, j, adam, 0, steps, (dec, p, step) -> {
+              NDArray tokens = manager.create(Data.of(DATA_SEED[j], step).tokens(), new Shape(B, T));
+              return dec.residual(p, tokens, layer).sub(target).square().mean();
+            });
+          }
+          lossDiff = Math.max(lossDiff, lossDiff(single, together, s, 0, steps));
+          weightDiff = Math.max(weightDiff, weightDiff(alone, m));
+          for (String n : init.names()) {
+            if (!trainable.contains(n)) {
+              assertArrayEquals(bits(init.get(n)), bits(m.get(n)), "frozen " + n + " of slot " + s + " moved");
+            }
+          }
+          assertTrue(weightDiff(init, m) > 1e-3, "the trainable weight did not move");
+        }
+        assertTrue(together[steps - 1][s] < together[0][s], "slot " + s + " did not learn");
+      }
+      System.out.printf("ensemble trainable subset (RMU-style MSE), K=2, %d steps: max rel. loss diff %.3g, "
+          + "weight diff %.3g%n", steps, lossDiff, weightDiff);
+      assertTrue(lossDiff < REL_TOL && weightDiff < REL_TOL, "losses differ by " + lossDiff + ", weights by "
+          + weightDiff);
+    } finally {
+      start.forEach(Params::close);
+    }
+  }
+
   static int[] bits(NDArray a) {
     float[] f = a.toFloatArray();
     int[] out = new int[f.length];
