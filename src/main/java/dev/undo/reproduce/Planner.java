@@ -15,7 +15,9 @@ import dev.undo.unlearn.Sweep;
 import dev.undo.unlearn.Unlearn;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.function.Supplier;
 
@@ -91,6 +93,8 @@ public final class Planner {
 
     List<String> methods = new ArrayList<>(r.methods());
     methods.addAll(r.variants());
+    // Student folder -> the group node that trains it (reproduce.group_students).
+    Map<String, String> groupOf = new HashMap<>();
     for (String method : methods) {
       String[] parts = method.split("\\+");
       String baseMethod = parts[0];
@@ -144,6 +148,9 @@ public final class Planner {
       }
       String describe = "teacher: the teacher " + sweep + " selects";
       if (r.groupStudents() && ids.size() > 1) {
+        for (String id : ids) {
+          groupOf.put(id, uad);
+        }
         nodes.add(new Plan.Node(uad, setting + " students of " + method + " (" + ids.size() + " together)",
             List.of(sweep), distillCost * ids.size() * 0.8, List.of(new Plan.Call(Stages.DISTILL_GROUP,
                 out.resolve(uad), () -> {
@@ -178,8 +185,10 @@ public final class Planner {
     // Attacks last, with one adversary for all, and the half-way threshold between filtered and base.
     for (Plan.PlannedModel m : mine) {
       List<String> deps = new ArrayList<>(List.of(base, filtered));
-      if (!deps.contains(m.stage())) {
-        deps.add(m.stage());
+      // A student trained in a group is ready when its group node is.
+      String made = groupOf.getOrDefault(m.stage(), m.stage());
+      if (!deps.contains(made)) {
+        deps.add(made);
       }
       Path attackDir = out.resolve(m.attack());
       nodes.add(node(m.attack(), setting + " attack " + m.name(), deps, attackCost,

@@ -65,7 +65,16 @@ class TextSettingTest {
       // The manifest's numbers are the model's own evaluation.
       JsonNode own = Json.read(out.resolve(model.path("stage").asText()).resolve("eval.json"), JsonNode.class);
       assertEquals(own.get("metrics"), model.path("metrics"), model.toString());
-      assertEquals(2, model.path("metrics").size(), model.toString());
+      // Two metrics, each with its 95% interval (keys _lo and _hi), the point inside it.
+      // Distilled models also record their held-out KL to the teacher.
+      boolean distilled = !model.path("student").isNull() && !model.path("student").isMissingNode();
+      assertEquals(distilled ? 7 : 6, model.path("metrics").size(), model.toString());
+      assertEquals(distilled, model.path("metrics").has("kl_teacher"), model.toString());
+      for (String k : List.of("retain_ce", "forget_ce")) {
+        double v = model.path("metrics").path(k).asDouble();
+        assertTrue(model.path("metrics").path(k + "_lo").asDouble() <= v
+            && v <= model.path("metrics").path(k + "_hi").asDouble(), model.toString());
+      }
       assertTrue(Files.exists(out.resolve(model.path("attack").asText()).resolve("attack.json")), model.toString());
     }
     assertEquals(Set.of("base", "filtered", "oracle", "oracle_matching", "unlearn", "unlearn_distill", "undo"),
