@@ -78,7 +78,10 @@ final class ReproduceCommand implements Callable<Integer> {
     }
     List<String> settings = settings(asked);
     if (dryRun) {
-      System.out.print(Reproduce.describe(Planner.plan(tree, settings, out)));
+      dev.undo.reproduce.Plan plan = Planner.plan(tree, settings, out);
+      ExperimentConfig c = options.config(tree);
+      System.out.println(Reproduce.estimate(plan, c, local ? Reproduce.workers(c) : 1));
+      System.out.print(Reproduce.describe(plan));
       return 0;
     }
     if (!local && master == null && System.getProperty("spark.master") == null) {

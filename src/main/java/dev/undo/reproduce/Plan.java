@@ -95,6 +95,14 @@ public record Plan(List<Node> nodes, List<PlannedModel> models) {
     return best;
   }
 
+  /**
+   * Estimated wall seconds on {@code slots} one-thread workers at {@code secondsPerUnit}: the larger of the work
+   * shared by the slots and the critical path (a lower bound on any schedule, and what list scheduling comes near).
+   */
+  public double estimateSeconds(int slots, double secondsPerUnit) {
+    return secondsPerUnit * Math.max(totalCost() / Math.max(1, slots), criticalPath());
+  }
+
   public double totalCost() {
     return nodes.stream().mapToDouble(Node::cost).sum();
   }

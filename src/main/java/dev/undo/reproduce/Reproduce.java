@@ -34,6 +34,7 @@ public final class Reproduce {
     long t0 = System.nanoTime();
     double before = Scheduler.previousWall(out);
     Plan plan = Planner.plan(tree, settings, out);
+    System.err.println(estimate(plan, ExperimentConfig.from(tree), executor.slots()));
     Scheduler.run(plan, executor, out);
     double wall = before + (System.nanoTime() - t0) / 1e9;
     ExperimentConfig cfg = ExperimentConfig.from(tree);
@@ -46,6 +47,15 @@ public final class Reproduce {
   public static Executor localExecutor(ExperimentConfig cfg, boolean progress, boolean force) {
     int w = workers(cfg);
     return new LocalExecutor(w, new StageRunner.Options(progress && w == 1, force));
+  }
+
+  /** One line: the plan's size and estimated wall time (before any stage is skipped as finished). */
+  public static String estimate(Plan plan, ExperimentConfig cfg, int slots) {
+    double spu = cfg.reproduce().secondsPerUnit();
+    return String.format(Locale.ROOT, "plan: %d stages, cost %.3g units (critical path %.3g); estimate %s on %d "
+        + "worker(s) at %.3g s/unit (reproduce.seconds_per_unit), before skipping finished stages",
+        plan.nodes().size(), plan.totalCost(), plan.criticalPath(),
+        Scheduler.duration((long) (plan.estimateSeconds(slots, spu) * 1e9)), Math.max(1, slots), spu);
   }
 
   /** The plan as text: every node, its dependencies and estimated cost, and what each stage will be. */

@@ -89,6 +89,10 @@ public final class Scheduler {
                   p.put("of", total);
                   p.put("last", node.name());
                   p.put("wall_seconds", before + (System.nanoTime() - t0) / 1e9);
+                  if (work[1] > 0) {
+                    // Calibration for the next estimate (reproduce.seconds_per_unit): a slot's seconds per unit.
+                    p.put("seconds_per_unit", work[0] / 1e9 / work[1]);
+                  }
                   Json.writeAtomic(out.resolve("progress.json"), p);
                 }
                 ended[0] = true;

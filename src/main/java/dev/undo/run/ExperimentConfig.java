@@ -78,7 +78,7 @@ public record ExperimentConfig(String name, long seed, int threads, ModelSpec mo
    */
   public record ReproduceSpec(List<String> settings, List<String> methods, List<String> variants,
       List<String> undoMethods, List<Long> seeds, boolean sweep, long oracleMatchingSteps, int workers,
-      boolean evidence, boolean groupStudents) {}
+      boolean evidence, boolean groupStudents, double secondsPerUnit) {}
 
   /** Model shape: a named size, optionally overridden per dimension (0 keeps the named size's value). */
   public record ModelSpec(String size, int maxSeqLen, int hiddenSize, int numLayers, int numHeads,

@@ -186,6 +186,9 @@ class SchedulerTest {
     assertEquals(List.of("long", "tail", "short"), plan.byPriority().stream().map(Plan.Node::id).toList());
     assertEquals(11, plan.criticalPath());
     assertEquals(13, plan.totalCost());
+    // The estimate: one slot does all the work (13 units); two slots cannot beat the critical path (11 > 13 / 2).
+    assertEquals(13 * 0.5, plan.estimateSeconds(1, 0.5), 1e-12);
+    assertEquals(11 * 0.5, plan.estimateSeconds(2, 0.5), 1e-12);
     // One slot: "long" first, then "tail" (ready now, and costlier than "short").
     Scheduler.run(plan, ex, tmp);
     assertEquals(List.of("long", "tail", "short"), log);
