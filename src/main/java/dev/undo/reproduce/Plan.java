@@ -31,6 +31,35 @@ public record Plan(List<Node> nodes, List<PlannedModel> models) {
         }
       }
     }
+    nodes = topological(nodes);
+  }
+
+  /**
+   * The nodes with every dependency before its dependents, otherwise in the order given (a node may be planned
+   * before a node it needs, e.g. a seed's stages need every seed's base model for the summary cells). A cycle is
+   * an error.
+   */
+  static List<Node> topological(List<Node> nodes) {
+    List<Node> out = new ArrayList<>(nodes.size());
+    Set<String> placed = new HashSet<>();
+    List<Node> waiting = new ArrayList<>(nodes);
+    while (!waiting.isEmpty()) {
+      boolean progress = false;
+      for (java.util.Iterator<Node> it = waiting.iterator(); it.hasNext(); ) {
+        Node n = it.next();
+        if (placed.containsAll(n.deps())) {
+          out.add(n);
+          placed.add(n.id());
+          it.remove();
+          progress = true;
+          break; // rescan from the start: earlier waiting nodes keep their place
+        }
+      }
+      if (!progress) {
+        throw new IllegalStateException("plan has a dependency cycle through " + waiting.get(0).id());
+      }
+    }
+    return List.copyOf(out);
   }
 
   /**

@@ -175,6 +175,19 @@ class SchedulerTest {
   }
 
   @Test
+  void nodesPlannedBeforeTheirDependenciesAreOrderedAndCyclesRejected() {
+    Actions ex = new Actions(1);
+    // "a" needs "c", planned after it (a seed's stages need every seed's base model).
+    Plan plan = plan(ex.node("a", List.of("c"), 1, () -> { }), ex.node("b", List.of(), 1, () -> { }),
+        ex.node("c", List.of(), 5, () -> { }));
+    assertEquals(List.of("b", "c", "a"), plan.nodes().stream().map(Plan.Node::id).toList());
+    assertEquals(6, plan.criticalPath());
+    IllegalStateException e = assertThrows(IllegalStateException.class,
+        () -> plan(ex.node("x", List.of("y"), () -> { }), ex.node("y", List.of("x"), () -> { })));
+    assertTrue(e.getMessage().contains("cycle"), e.getMessage());
+  }
+
+  @Test
   void theStepHeadingTheCostliestChainStartsFirst() {
     List<String> log = Collections.synchronizedList(new ArrayList<>());
     // "short" comes first in plan order but heads a chain of cost 2; "long" heads 1 + 10.
