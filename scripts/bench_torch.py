@@ -7,7 +7,7 @@ shapes. It measures; it asserts nothing.
 
 Threads: torch's intra-op pool and the BLAS library's pool are separate, and on this 2-core machine giving both
 2 threads oversubscribes the cores (OpenBLAS's idle threads spin while torch's run; 2-3x slower, see
-shared/DJL-NOTES.md). So the thread counts are put in the environment before torch is imported, and
+shared/docs/ENGINE-NOTES.md.md). So the thread counts are put in the environment before torch is imported, and
 --blas-threads defaults to cores - threads + 1: a GEMM runs on the calling thread plus the BLAS pool, so this
 keeps the busy threads at the core count. OMP_WAIT_POLICY defaults to PASSIVE (see below). Measured on an idle
 2-core EPYC with Debian's OpenBLAS 0.3.21, at the size above: intra-op 2 + BLAS 1 (the default) 231 ms/step,

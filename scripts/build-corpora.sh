@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the English and Korean text corpora of the language setting (PAPER.md, "Settings") from the
+# Builds the English and Korean text corpora of the language setting (docs/PROTOCOL.md, "Settings") from the
 # LibreOffice help pages that Debian ships. We use these because they are freely licensed (MPL-2.0), are
 # available offline through apt, and the Korean help is a translation of the English one, so the two
 # languages cover the same subject matter and differ mainly in language.

@@ -7,27 +7,29 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.undo.data.Kind;
-import dev.undo.data.Op;
-import dev.undo.data.Problem;
 import dev.undo.data.Tokenizer;
 import dev.undo.eval.Evaluator;
 import dev.undo.model.Decoder;
 import dev.undo.model.Params;
 import dev.undo.run.ExperimentConfig;
 import dev.undo.run.Json;
-import dev.undo.run.SettingData;
 import dev.undo.run.SourceModel;
+import dev.undo.run.TaskSpec;
+import dev.undo.stage.Stage;
+import dev.undo.stage.StageContext;
+import dev.undo.stage.StageSpec;
+import dev.undo.task.ProbeData;
+import dev.undo.task.Task;
+import dev.undo.task.Tasks;
 import dev.undo.train.AdamW;
 import dev.undo.train.Autograd;
 import dev.undo.train.Checkpoint;
 import dev.undo.train.Losses;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
-import java.util.Set;
 
 /**
  * A linear-probe attack, beyond the paper's relearning: freeze the model, read the residual stream after each block
@@ -43,81 +45,99 @@ import java.util.Set;
  * </ul>
  * Each probe is multinomial logistic regression trained with AdamW (fixed steps, seeded), so results repeat.
  */
-public final class Probe {
+public final class Probe implements Stage<Probe.Spec, Probe.Result> {
+  public static final Probe STAGE = new Probe();
+
   private Probe() {}
+
+  /**
+   * Probing one model: {@code examples} training examples, {@code steps} AdamW steps at {@code lr} per layer's
+   * probe, seeded; evaluation sets from the model's task protocol and {@code eval}.
+   */
+  public record Spec(Path model, long seed, int examples, int steps, double lr, ExperimentConfig.EvalSpec eval)
+      implements StageSpec {
+    @Override
+    public Map<String, Path> inputs() {
+      return Map.of("model", model);
+    }
+
+    /** The defaults: 2000 examples, 300 steps at 1e-2 — enough for the probes' test accuracy to settle. */
+    public static Spec of(Path model, long seed, ExperimentConfig.EvalSpec eval) {
+      return new Spec(model, seed, 2000, 300, 1e-2, eval);
+    }
+  }
 
   public record LayerResult(int layer, double trainAcc, double testAcc) {}
 
-  public record Result(String task, int classes, double majorityBaseline, List<LayerResult> layers) {}
+  /** {@code probe.json}: what was probed, classes, the majority baseline, and train/test accuracy per layer. */
+  public record Result(String model, String task, int classes, double majorityBaseline, List<LayerResult> layers) {}
 
-  static final int TRAIN_EXAMPLES = 2000;
-  static final int STEPS = 300;
-  static final double LR = 1e-2;
+  @Override
+  public String kind() {
+    return "probe";
+  }
 
-  public static Result run(Path model, Path out, long seed) {
-    try (NDManager m = NDManager.newBaseManager(); Checkpoint.Loaded ck = Checkpoint.load(model, m);
+  @Override
+  public Class<Spec> specType() {
+    return Spec.class;
+  }
+
+  @Override
+  public Class<Result> resultType() {
+    return Result.class;
+  }
+
+  @Override
+  public String resultFile() {
+    return "probe.json";
+  }
+
+  @Override
+  public Result run(Spec spec, StageContext ctx) {
+    try (NDManager m = NDManager.newBaseManager(); Checkpoint.Loaded ck = Checkpoint.load(spec.model(), m);
         Decoder dec = new Decoder(ck.config(), m)) {
-      SourceModel src = SourceModel.of(model, ck.provenance());
-      ExperimentConfig.Setting s = src.experiment().setting(src.setting());
-      SettingData data = SettingData.load(src.setting(), src.data());
+      TaskSpec protocol = SourceModel.task(spec.model(), ck.provenance());
+      Task task = Tasks.of(protocol.setting(), protocol.data());
+      ProbeData data = task.probeData(spec.eval(), spec.seed(), spec.examples());
       Examples train;
       Examples test;
-      String task;
-      if (data.isArithmetic()) {
-        task = "first digit of x/÷ answers from the last prompt position";
-        List<Problem> evalSet = new ArrayList<>();
-        for (Op op : Op.forgetOps()) {
-          evalSet.addAll(data.generator().evalSet(op, Kind.EQUATION, s.eval().nPerCell(), s.eval().seed()));
-        }
-        Set<String> excluded = new HashSet<>();
-        evalSet.forEach(p -> excluded.add(p.text()));
-        List<Problem> trainSet = new ArrayList<>();
-        Random rnd = new Random(seed);
-        List<Op> ops = new ArrayList<>(Op.forgetOps());
-        for (int i = 0; trainSet.size() < TRAIN_EXAMPLES && i < TRAIN_EXAMPLES * 50; i++) {
-          Problem p = data.generator().equation(ops.get(i % ops.size()), rnd);
-          if (!excluded.contains(p.text())) {
-            trainSet.add(p);
-          }
-        }
-        train = arithmeticFeatures(dec, ck.params(), ck.tokenizer(), trainSet, m);
-        test = arithmeticFeatures(dec, ck.params(), ck.tokenizer(), evalSet, m);
+      int classes;
+      if (data instanceof ProbeData.Prompts pr) {
+        train = promptFeatures(dec, ck.params(), ck.tokenizer(), pr.trainPrompts(), pr.trainLabels(), m);
+        test = promptFeatures(dec, ck.params(), ck.tokenizer(), pr.testPrompts(), pr.testLabels(), m);
+        classes = pr.classes();
       } else {
-        task = "next Korean token from the residual stream";
-        int seqLen = src.seqLen();
-        train = languageFeatures(dec, ck.params(), ck.tokenizer(),
-            data.forget().entries().get(0).source(), seqLen, TRAIN_EXAMPLES, seed, m);
-        test = languageFeaturesHeldOut(dec, ck.params(), ck.tokenizer(), data.koreanVal().documents(), seqLen,
-            TRAIN_EXAMPLES / 2, m);
+        ProbeData.NextToken nt = (ProbeData.NextToken) data;
+        int seqLen = protocol.seqLen();
+        train = languageFeatures(dec, ck.params(), ck.tokenizer(), nt.train(), seqLen, spec.examples(), spec.seed(),
+            m);
+        test = languageFeaturesHeldOut(dec, ck.params(), ck.tokenizer(), nt.heldOut(), seqLen,
+            spec.examples() / 2, m);
+        classes = ck.config().vocabSize();
       }
-      int classes = data.isArithmetic() ? 10 : ck.config().vocabSize();
       List<LayerResult> layers = new ArrayList<>();
       for (int l = 0; l < train.features.size(); l++) {
         double[] acc = fit(train.features.get(l), train.labels, test.features.get(l), test.labels, classes,
-            seed + l, m);
+            spec.seed() + l, spec.steps(), spec.lr(), m);
         layers.add(new LayerResult(l - 1, acc[0], acc[1]));
       }
-      Result r = new Result(task, classes, majority(train.labels, test.labels), layers);
-      ObjectNode n = Json.MAPPER.valueToTree(r);
-      n.put("model", model.toString());
-      Json.writeAtomic(out.resolve("probe.json"), n);
-      return r;
+      return new Result(spec.model().toString(), data.description(), classes, majority(train.labels, test.labels),
+          layers);
     }
   }
 
   /** Features per layer (index 0 = embeddings) as host arrays, with labels. */
   record Examples(List<float[][]> features, int[] labels) {}
 
-  static Examples arithmeticFeatures(Decoder dec, Params p, Tokenizer tok, List<Problem> problems, NDManager m) {
+  static Examples promptFeatures(Decoder dec, Params p, Tokenizer tok, List<String> prompts, int[] labels,
+      NDManager m) {
     int layers = dec.config().numLayers();
     List<float[][]> feats = new ArrayList<>();
     for (int l = 0; l <= layers; l++) {
-      feats.add(new float[problems.size()][]);
+      feats.add(new float[prompts.size()][]);
     }
-    int[] labels = new int[problems.size()];
-    for (int i = 0; i < problems.size(); i++) {
-      int[] ids = tok.encode(problems.get(i).prompt());
-      labels[i] = problems.get(i).answer().charAt(0) - '0';
+    for (int i = 0; i < prompts.size(); i++) {
+      int[] ids = tok.encode(prompts.get(i));
       long[] in = new long[ids.length];
       for (int j = 0; j < ids.length; j++) {
         in[j] = ids[j];
@@ -131,7 +151,7 @@ public final class Probe {
         }
       }
     }
-    return new Examples(feats, labels);
+    return new Examples(feats, labels.clone());
   }
 
   private static float[] lastPosition(NDArray x) {
@@ -201,7 +221,7 @@ public final class Probe {
 
   /** Fits softmax regression on standardised features; returns {train accuracy, test accuracy}. */
   static double[] fit(float[][] xTrain, int[] yTrain, float[][] xTest, int[] yTest, int classes, long seed,
-      NDManager m) {
+      int steps, double lr, NDManager m) {
     int d = xTrain[0].length;
     // Standardise with training statistics so one learning rate suits every layer's scale.
     double[] mean = new double[d];
@@ -233,14 +253,14 @@ public final class Probe {
       w.requireGradients();
       Losses.Targets t = Losses.Targets.of(pm, yTrain, 1, yTrain.length);
       try (AdamW opt = new AdamW(new AdamW.Hyper(0.9, 0.999, 1e-8, 1e-3), w, w.names(), pm)) {
-        for (int s = 0; s < STEPS; s++) {
+        for (int s = 0; s < steps; s++) {
           try (NDScope scope = new NDScope()) {
             try (Autograd gc = Autograd.record()) {
               NDArray logits = Decoder.linear(xtr, w.get("probe.weight")).add(w.get("probe.bias"))
                   .expandDims(0);
               gc.backward(Losses.crossEntropy(logits, t));
             }
-            opt.step(w, LR);
+            opt.step(w, lr);
             opt.zeroGradients(w);
           }
         }

@@ -1,30 +1,32 @@
 package dev.undo.attack;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.undo.data.Batch;
 import dev.undo.data.BatchSampler;
-import dev.undo.data.DocumentSource;
-import dev.undo.data.Kind;
 import dev.undo.data.Mixture;
-import dev.undo.data.Op;
-import dev.undo.data.Problem;
-import dev.undo.eval.EvalSuite;
 import dev.undo.eval.Evaluator;
 import dev.undo.model.Decoder;
 import dev.undo.model.Params;
-import dev.undo.pretrain.Pretrain;
 import dev.undo.run.Compute;
 import dev.undo.run.ExperimentConfig;
 import dev.undo.run.Json;
+import dev.undo.run.Names;
+import dev.undo.run.Provenance;
 import dev.undo.run.Seeds;
-import dev.undo.run.SettingData;
 import dev.undo.run.SourceModel;
-import dev.undo.run.StageDir;
+import dev.undo.run.TaskSpec;
+import dev.undo.stage.Stage;
+import dev.undo.stage.StageContext;
+import dev.undo.stage.StageSpec;
+import dev.undo.task.Evaluation;
+import dev.undo.task.Metric;
+import dev.undo.task.Task;
+import dev.undo.task.Tasks;
 import dev.undo.train.AdamW;
+import dev.undo.train.Batches;
 import dev.undo.train.Checkpoint;
 import dev.undo.train.Listeners;
 import dev.undo.train.Losses;
@@ -32,19 +34,27 @@ import dev.undo.train.LrSchedule;
 import dev.undo.train.Optimizer;
 import dev.undo.train.Sgd;
 import dev.undo.train.Trainer;
+import dev.undo.train.DivergedException;
+import dev.undo.train.EnsembleAdamW;
+import dev.undo.train.EnsembleLosses;
+import dev.undo.train.EnsembleOptimizer;
+import dev.undo.train.EnsembleSgd;
+import dev.undo.train.EnsembleTrainer;
+import dev.undo.model.EnsembleDecoder;
+import dev.undo.model.EnsembleParams;
+import dev.undo.eval.EnsembleEvaluator;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Random;
-import java.util.Set;
 
 /**
- * Relearning attacks (PAPER.md §Pipeline 5): fine-tune copies of a model on forget data at each learning rate of a
+ * Relearning attacks (docs/PROTOCOL.md §Pipeline 5): fine-tune copies of a model on forget data at each learning rate of a
  * grid (constant LR), evaluating forget and retain every k steps. The adversary picks, at each step budget, the
  * learning rate (and seed) that restores the most: the worst case for the defender, summarised in
  * {@code attack.json}.
@@ -55,83 +65,94 @@ import java.util.Set;
  *
  * <p>Each (lr, seed) run writes {@code runs/<lr>_s<seed>.json} when it ends; a rerun skips finished runs.
  */
-public final class Relearn {
+public final class Relearn implements Stage<Relearn.Spec, Relearn.Result> {
+  public static final Relearn STAGE = new Relearn();
+
   private Relearn() {}
 
-  /** An attack's settings (from {@code attack:} in the preset, overridable on the command line). */
-  public record Options(String data, List<Double> lrs, long steps, long evalEvery, int batchSize, String optimizer,
-      List<Long> seeds, List<Long> reportSteps, int evalProblemsPerCell, int ceSequences, int loraRank, double loraAlpha) {
-    public static Options of(ExperimentConfig.AttackSpec a) {
-      return new Options(a.data(), a.lrs(), a.steps(), a.evalEvery(), a.batchSize(), a.optimizer(), a.seeds(),
-          a.reportSteps(), a.evalProblemsPerCell(), a.ceSequences(), a.loraRank(), a.loraAlpha());
+  /**
+   * One attack on one model: the attacker's settings ({@code attack:} in the preset), the stage evaluation whose
+   * items the attack data must avoid, an optional forget value whose first crossing is reported, and the seed.
+   */
+  public record Spec(Path model, ExperimentConfig.AttackSpec attack, ExperimentConfig.EvalSpec eval, Double threshold,
+      long seed) implements StageSpec {
+    @Override
+    public Map<String, Path> inputs() {
+      return Map.of("model", model);
     }
 
-    void validate() {
-      if (!data.equals("forget") && !data.equals("mixture")) {
-        throw new IllegalArgumentException("attack.data must be forget or mixture, got '" + data + "'");
-      }
-      if (!optimizer.equals("adamw") && !optimizer.equals("sgd")) {
-        throw new IllegalArgumentException("attack.optimizer must be adamw or sgd, got '" + optimizer + "'");
-      }
-      if (lrs.isEmpty() || seeds.isEmpty()) {
-        throw new IllegalArgumentException("attack.lrs and attack.seeds must not be empty");
-      }
-      for (double lr : lrs) {
-        if (!(lr > 0)) {
-          throw new IllegalArgumentException("attack.lrs: " + lr + " is not > 0");
-        }
-      }
-      if (steps < 1 || evalEvery < 1 || batchSize < 1 || evalProblemsPerCell < 1 || ceSequences < 1 || loraRank < 0) {
-        throw new IllegalArgumentException("attack.steps, eval_every, batch_size, eval_problems_per_cell, ce_sequences "
-            + "must be >= 1 and lora_rank >= 0");
-      }
+    /** The same attack with the evaluation's summary cells fixed (reproduce: the base model's cells). */
+    public Spec withSummaryCells(List<String> cells) {
+      return new Spec(model, attack, eval.withSummaryCells(cells), threshold, seed);
+    }
+
+    public static Spec of(ExperimentConfig cfg, String setting, Path model, Double threshold) {
+      return new Spec(model, cfg.setting(setting).attack(), cfg.setting(setting).eval(), threshold, cfg.seed());
     }
   }
 
-  /** One evaluation of one attack run. */
-  public record Point(long step, double forget, double retain) {}
+  /** One evaluation of one attack run: the forget metric with its interval, and the retain metric. */
+  public record Point(long step, double forget, double lo, double hi, double retain) {}
 
-  public record Curve(double lr, long seed, List<Point> points, Compute compute) {}
+  /** One attack run: the data it trained on, its learning rate and seed, its evaluations and compute. */
+  public record Curve(String data, double lr, long seed, List<Point> points, Compute compute) {}
 
-  /** Worst case at a step budget: the attacker's best forget value and the choice that reached it. */
-  public record Worst(long step, double forget, double lr, long seed) {}
+  /**
+   * The adversary's best result within a step budget: the least-forgotten value (with its interval) over every
+   * run and every evaluation at or before {@code step}, which run reached it and at which step ({@code at}).
+   */
+  public record Worst(long step, double forget, double lo, double hi, String data, double lr, long seed, long at) {}
 
-  public record Result(Path dir, String forgetMetric, boolean higherIsMoreForgotten, List<Worst> worstCase,
-      Map<String, Double> forgetAt, double auc, Long stepsToThreshold, Compute compute) {}
+  /**
+   * {@code attack.json}: the forget metric and its direction, the items (accuracy) or windows (CE) one evaluation
+   * scores, the worst case at every evaluated step and at the report steps (with intervals), its area under the
+   * curve (per step), the first step at which it crossed the threshold (when one was given), compute, every curve,
+   * and provenance.
+   */
+  public record Result(String forgetMetric, boolean higherIsMoreForgotten, int evalItems, int evalWindows,
+      List<Worst> worstCase, Map<String, Double> forgetAt, Map<String, Double> forgetAtLo,
+      Map<String, Double> forgetAtHi, double auc, @JsonInclude(JsonInclude.Include.NON_NULL) Double threshold,
+      @JsonInclude(JsonInclude.Include.NON_NULL) Long stepsToThreshold, Compute compute, List<Curve> curves,
+      JsonNode provenance) {}
 
-  public static Result run(ExperimentConfig cfg, JsonNode resolved, Path model, Path out, Options o,
-      Double threshold, boolean progress) {
-    o.validate();
-    StageDir stage = new StageDir(out);
-    if (stage.isDone()) {
-      return read(out);
-    }
+  @Override
+  public String kind() {
+    return "relearn";
+  }
+
+  @Override
+  public Class<Spec> specType() {
+    return Spec.class;
+  }
+
+  @Override
+  public Class<Result> resultType() {
+    return Result.class;
+  }
+
+  @Override
+  public String resultFile() {
+    return "attack.json";
+  }
+
+  @Override
+  public Result run(Spec spec, StageContext ctx) {
+    ExperimentConfig.AttackSpec o = spec.attack();
+    Path out = ctx.dir().path();
     List<Curve> curves = new ArrayList<>();
-    String forgetKey;
-    boolean higherForgotten;
-    try (NDManager m = NDManager.newBaseManager(); Checkpoint.Loaded ck = Checkpoint.load(model, m);
+    Metric fm;
+    ObjectNode provenance;
+    Evaluation suite;
+    try (NDManager m = NDManager.newBaseManager(); Checkpoint.Loaded ck = Checkpoint.load(spec.model(), m);
         Decoder dec = new Decoder(ck.config(), m)) {
-      SourceModel src = SourceModel.of(model, ck.provenance());
-      String setting = src.setting();
-      ExperimentConfig.Setting s = cfg.setting(setting);
-      ObjectNode stageConfig = Json.MAPPER.createObjectNode();
-      stageConfig.put("stage", "relearn");
-      stageConfig.put("setting", setting);
-      stageConfig.put("model", model.toString());
-      stageConfig.set("options", Json.MAPPER.valueToTree(o));
-      Json.writeAtomic(stage.config(), stageConfig);
-
-      SettingData data = SettingData.load(setting, src.data());
-      int seqLen = src.seqLen();
-      ExperimentConfig.EvalSpec full = s.eval();
-      EvalSuite suite = new EvalSuite(data, new ExperimentConfig.EvalSpec(o.evalProblemsPerCell(), full.seed(),
-          o.ceSequences(), full.batchSize()), ck.tokenizer(), seqLen);
+      TaskSpec protocol = SourceModel.task(spec.model(), ck.provenance());
+      Task task = Tasks.of(protocol.setting(), protocol.data());
+      int seqLen = protocol.seqLen();
+      ExperimentConfig.EvalSpec full = spec.eval();
+      suite = task.evaluation(full.withSizes(o.evalProblemsPerCell(), o.ceSequences()), ck.tokenizer(), seqLen);
       Evaluator ev = new Evaluator(dec, ck.tokenizer(), m, full.batchSize());
-      EvalSuite.Metric fm = suite.forgetMetric();
-      EvalSuite.Metric rm = suite.retainMetric();
-      forgetKey = fm.key();
-      higherForgotten = fm.higherIsBetter();
-      Mixture attackData = attackMixture(data, o.data(), full);
+      fm = task.forgetMetric();
+      Metric rm = task.retainMetric();
       try {
         Files.createDirectories(out.resolve("runs"));
       } catch (java.io.IOException e) {
@@ -139,84 +160,239 @@ public final class Relearn {
       }
       // The step-0 point is the same for every run: evaluate the model once.
       Map<String, Double> m0 = suite.evaluate(ev, ck.params());
-      Point p0 = new Point(0, m0.get(fm.key()), m0.get(rm.key()));
-      long evalTokens = suite.forwardTokens(seqLen);
-      for (double lr : o.lrs()) {
-        for (long seed : o.seeds()) {
-          Path f = out.resolve("runs").resolve(Sweepless.name(lr, seed) + ".json");
-          if (Files.exists(f)) {
-            curves.add(readCurve(f));
-            continue;
-          }
-          long dataSeed = Seeds.derive(cfg.seed(), setting + "/attack/data/" + seed);
-          BatchSampler sampler = new BatchSampler(ck.tokenizer(), attackData, o.batchSize(), seqLen, dataSeed);
-          long t0 = System.nanoTime();
-          List<Point> pts = new ArrayList<>();
-          pts.add(p0);
-          attackOnce(dec, ck.params(), sampler, o, lr, Seeds.derive(cfg.seed(), "attack/lora/" + seed), m,
-              progress ? String.format(Locale.ROOT, "attack lr=%.0e seed=%d", lr, seed) : null,
-              p -> {
-                Map<String, Double> mm = suite.evaluate(ev, p.params());
-                pts.add(new Point(p.step(), mm.get(fm.key()), mm.get(rm.key())));
-              });
-          long evals = pts.size() - 1;
-          Compute c = Compute.training(ck.config(), seqLen, o.steps() * o.batchSize() * (long) seqLen, o.steps())
-              .plus(Compute.forward(ck.config(), seqLen, evals * evalTokens))
-              .withWallSeconds((System.nanoTime() - t0) / 1e9);
-          Curve curve = new Curve(lr, seed, pts, c);
-          Json.writeAtomic(f, curve);
-          curves.add(curve);
-        }
-      }
-    }
-    Result r = summarise(out, forgetKey, higherForgotten, curves, o.reportSteps(), threshold);
-    write(out, r, curves, threshold);
-    stage.markDone();
-    return r;
-  }
-
-  /** The attack's data: forget-only, or the pretraining mixture (English and all operations). */
-  static Mixture attackMixture(SettingData data, String which, ExperimentConfig.EvalSpec evalSpec) {
-    Mixture base = which.equals("forget") ? data.forget() : data.pretrain(false);
-    if (!data.isArithmetic()) {
-      return base;
-    }
-    Set<String> excluded = new HashSet<>();
-    for (Op op : Op.values()) {
-      for (Problem p : data.generator().evalSet(op, Kind.EQUATION, evalSpec.nPerCell(), evalSpec.seed())) {
-        excluded.add(p.text());
-      }
-    }
-    List<Mixture.Entry> entries = new ArrayList<>();
-    for (Mixture.Entry e : base.entries()) {
-      DocumentSource src = e.source();
-      entries.add(new Mixture.Entry(new DocumentSource() {
-        @Override
-        public String next(Random rnd) {
-          for (int i = 0; i < 1000; i++) {
-            String d = src.next(rnd);
-            if (!excluded.contains(d)) {
-              return d;
+      Point p0 = point(0, m0, fm, rm);
+      long evalTokens = suite.forwardTokens();
+      Map<String, Long> seeds = new LinkedHashMap<>();
+      seeds.put("run", spec.seed());
+      Map<String, String> ident = new LinkedHashMap<>(task.identity());
+      // Every (data, LR, seed) run the adversary may choose; finished ones (a resumed attack) are read back.
+      List<Run> pending = new ArrayList<>();
+      Map<String, Curve> done = new LinkedHashMap<>();
+      Map<String, Mixture> mixtures = new LinkedHashMap<>();
+      for (String data : o.data()) {
+        Mixture attackData = task.attackMixture(data, full);
+        mixtures.put(data, attackData);
+        ident.put("attack_mixture_" + data, attackData.describe());
+        for (double lr : o.lrs()) {
+          for (long seed : o.seeds()) {
+            long dataSeed = Seeds.derive(spec.seed(), protocol.setting() + "/attack/data/" + seed
+                + (data.equals("forget") ? "" : "/" + data));
+            seeds.put("data/" + data + "/" + seed, dataSeed);
+            Run run = new Run(data, lr, seed, dataSeed, out.resolve("runs").resolve(runName(data, lr, seed) + ".json"));
+            if (Files.exists(run.file())) {
+              done.put(run.file().toString(), Json.read(run.file(), Curve.class));
+            } else {
+              pending.add(run);
             }
           }
-          throw new IllegalStateException("attack data: every sampled equation is in the evaluation set; widen the "
-              + "operand ranges or shrink eval.n_per_cell");
         }
-
-        @Override
-        public String name() {
-          return src.name() + " minus eval equations";
+      }
+      Attack attack = new Attack(ck, dec, m, o, seqLen, suite, p0, fm, rm, evalTokens, spec.seed(), ctx.progress());
+      if (o.batched() && o.loraRank() == 0 && pending.size() > 1) {
+        attack.together(pending, mixtures, full.batchSize()).forEach(c -> done.put(c.file, c.curve));
+      } else {
+        for (Run run : pending) {
+          done.put(run.file().toString(), attack.alone(run, mixtures.get(run.data()), ev));
         }
-      }, e.probability()));
+      }
+      // Curves in the configured order (data, LR, seed), whatever order they finished in.
+      for (String data : o.data()) {
+        for (double lr : o.lrs()) {
+          for (long seed : o.seeds()) {
+            curves.add(done.get(out.resolve("runs").resolve(runName(data, lr, seed) + ".json").toString()));
+          }
+        }
+      }
+      provenance = ctx.provenance(protocol, seeds, ident,
+          Map.of("model", Provenance.parent(spec.model().toString(), ck.provenance())), Compute.ZERO);
     }
-    return new Mixture(entries);
+    Summary s = summarise(fm.higherIsBetter(), curves, o.reportSteps(), spec.threshold());
+    Compute total = Compute.ZERO;
+    for (Curve c : curves) {
+      total = total.plus(c.compute());
+    }
+    provenance.set("compute", Json.MAPPER.valueToTree(total));
+    return new Result(fm.key(), fm.higherIsBetter(), suite.forgetItems(), suite.windows(), s.worstCase(),
+        s.forgetAt(), s.forgetAtLo(), s.forgetAtHi(), s.auc(), spec.threshold(),
+        spec.threshold() == null ? null : s.stepsToThreshold(), total, curves, provenance);
+  }
+
+  /** An evaluation as a curve point: the forget metric with its interval, and the retain metric. */
+  static Point point(long step, Map<String, Double> m, Metric forget, Metric retain) {
+    return new Point(step, forget.of(m), m.getOrDefault(forget.key() + "_lo", Double.NaN),
+        m.getOrDefault(forget.key() + "_hi", Double.NaN), retain.of(m));
+  }
+
+  /** One attack run the adversary may choose: data, LR, seed, its data stream's seed, and its result file. */
+  record Run(String data, double lr, long seed, long dataSeed, Path file) {}
+
+  /** A finished run and its file. */
+  record Done(String file, Curve curve) {}
+
+  /**
+   * The runs of one attack on one model: {@link #alone} trains them one at a time (and is the only way for LoRA);
+   * {@link #together} trains all of them as one ensemble — every run a member with its own data stream, learning
+   * rate, clipping and optimizer state, one batched forward and backward per step and one batched evaluation —
+   * which gives each run's curve as alone would (up to float rounding of batched products), several times faster.
+   */
+  final class Attack {
+    final Checkpoint.Loaded ck;
+    final Decoder dec;
+    final NDManager m;
+    final ExperimentConfig.AttackSpec o;
+    final int seqLen;
+    final Evaluation suite;
+    final Point p0;
+    final Metric fm;
+    final Metric rm;
+    final long evalTokens;
+    final long runSeed;
+    final boolean progress;
+
+    Attack(Checkpoint.Loaded ck, Decoder dec, NDManager m, ExperimentConfig.AttackSpec o, int seqLen,
+        Evaluation suite, Point p0, Metric fm, Metric rm, long evalTokens, long runSeed, boolean progress) {
+      this.ck = ck;
+      this.dec = dec;
+      this.m = m;
+      this.o = o;
+      this.seqLen = seqLen;
+      this.suite = suite;
+      this.p0 = p0;
+      this.fm = fm;
+      this.rm = rm;
+      this.evalTokens = evalTokens;
+      this.runSeed = runSeed;
+      this.progress = progress;
+    }
+
+    Curve alone(Run run, Mixture data, Evaluator ev) {
+      BatchSampler sampler = new BatchSampler(ck.tokenizer(), data, o.batchSize(), seqLen, run.dataSeed());
+      long t0 = System.nanoTime();
+      List<Point> pts = new ArrayList<>();
+      pts.add(p0);
+      long steps = attackOnce(dec, ck.params(), sampler, o, run.lr(), Seeds.derive(runSeed, "attack/lora/" + run.seed()),
+          m, progress ? String.format(Locale.ROOT, "attack %s lr=%.0e seed=%d", run.data(), run.lr(), run.seed())
+              : null,
+          p -> pts.add(point(p.step(), suite.evaluate(ev, p.params()), fm, rm)));
+      Curve curve = new Curve(run.data(), run.lr(), run.seed(), pts, compute(steps, pts.size() - 1)
+          .withWallSeconds((System.nanoTime() - t0) / 1e9));
+      Json.writeAtomic(run.file(), curve);
+      return curve;
+    }
+
+    Compute compute(long steps, long evals) {
+      return Compute.training(ck.config(), seqLen, steps * o.batchSize() * (long) seqLen, steps)
+          .plus(Compute.evaluation(ck.config(), seqLen, evals * evalTokens));
+    }
+
+    List<Done> together(List<Run> runs, Map<String, Mixture> mixtures, int evalBatch) {
+      int k = runs.size();
+      long t0 = System.nanoTime();
+      BatchSampler[] samplers = new BatchSampler[k];
+      LrSchedule[] schedules = new LrSchedule[k];
+      long[] stepsOf = new long[k];
+      double[] clip = new double[k];
+      List<List<Point>> pts = new ArrayList<>();
+      for (int j = 0; j < k; j++) {
+        Run r = runs.get(j);
+        samplers[j] = new BatchSampler(ck.tokenizer(), mixtures.get(r.data()), o.batchSize(), seqLen, r.dataSeed());
+        schedules[j] = LrSchedule.constant(r.lr());
+        stepsOf[j] = o.steps();
+        clip[j] = o.gradClip();
+        pts.add(new ArrayList<>(List.of(p0)));
+      }
+      long[] trained = new long[k];
+      try (EnsembleParams ens = EnsembleParams.replicate(ck.params(), k, m);
+          EnsembleDecoder edec = new EnsembleDecoder(ck.config(), k, m)) {
+        List<String> names = ens.names();
+        ens.requireGradients();
+        EnsembleEvaluator eev = new EnsembleEvaluator(edec, ck.tokenizer(), m, evalBatch);
+        boolean[] alive = EnsembleTrainer.allActive(k);
+        try (EnsembleOptimizer opt = o.optimizer().equals("sgd") ? new EnsembleSgd(ens, names, m)
+            : new EnsembleAdamW(new AdamW.Hyper(o.beta1(), o.beta2(), 1e-8, 0.0), ens, names, m)) {
+          int b = o.batchSize();
+          EnsembleTrainer.Objective obj = (step, micro, active, terms) -> {
+            long[] in = new long[k * b * seqLen];
+            int[][] tg = new int[k][];
+            for (int j = 0; j < k; j++) {
+              Batch batch = samplers[j].batch(step);
+              int[] ids = batch.inputs();
+              for (int i = 0; i < ids.length; i++) {
+                in[j * ids.length + i] = ids[i];
+              }
+              tg[j] = batch.targets();
+            }
+            NDArray tokens = m.create(in, new Shape(k, b, seqLen));
+            return EnsembleLosses.crossEntropy(edec.logits(ens, tokens), EnsembleLosses.Targets.of(m, tg, b, seqLen));
+          };
+          EnsembleTrainer tr = new EnsembleTrainer(ens, opt, obj, new EnsembleTrainer.Settings(stepsOf, 1, clip,
+              schedules, (long) b * seqLen, true));
+          tr.addListener(new EnsembleTrainer.Listener() {
+            @Override
+            public void afterStep(EnsembleTrainer.StepResult r, boolean[] stop) {
+              long doneSteps = r.step() + 1;
+              for (int j = 0; j < k; j++) {
+                if (r.active()[j] && !r.diverged()[j]) {
+                  trained[j] = doneSteps;
+                }
+                alive[j] &= !r.diverged()[j];
+              }
+              if (doneSteps % o.evalEvery() == 0 || doneSteps == o.steps()) {
+                try (ai.djl.ndarray.NDScope scope = new ai.djl.ndarray.NDScope()) {
+                  List<Map<String, Double>> ms = suite.evaluate(eev.scorer(ens));
+                  for (int j = 0; j < k; j++) {
+                    // A diverged run keeps the evaluations it had: the adversary would not pick a broken model.
+                    if (alive[j]) {
+                      pts.get(j).add(point(doneSteps, ms.get(j), fm, rm));
+                    }
+                  }
+                }
+              }
+            }
+          });
+          tr.addListener(ensembleProgress(progress ? "attack x" + k : null, o.steps()));
+          tr.run(new long[k]);
+        }
+      }
+      double wall = (System.nanoTime() - t0) / 1e9;
+      List<Done> out = new ArrayList<>();
+      for (int j = 0; j < k; j++) {
+        Run r = runs.get(j);
+        Curve curve = new Curve(r.data(), r.lr(), r.seed(), pts.get(j),
+            compute(trained[j], pts.get(j).size() - 1).withWallSeconds(wall / k));
+        Json.writeAtomic(r.file(), curve);
+        out.add(new Done(r.file().toString(), curve));
+      }
+      return out;
+    }
+  }
+
+  /** A progress bar over the ensemble's steps (quiet when {@code task} is null). */
+  static EnsembleTrainer.Listener ensembleProgress(String task, long steps) {
+    Trainer.Listener single = Listeners.progress(task == null ? "" : task, 0, steps, task != null);
+    return new EnsembleTrainer.Listener() {
+      @Override
+      public void afterStep(EnsembleTrainer.StepResult r, boolean[] stop) {
+        single.afterStep(new Trainer.StepResult(r.step(), r.lr()[0], r.loss()[0], r.gradNorm()[0], Map.of(), 0));
+      }
+
+      @Override
+      public void onEnd(long[] lastStep, boolean[] stoppedEarly) {
+        single.onEnd(lastStep[0], false);
+      }
+    };
   }
 
   /** The evaluation hook of one run: the step and the weights the attack has at that step. */
   public record At(long step, Params params) {}
 
-  /** Runs one attack (full fine-tune or LoRA) on a copy of {@code model}; {@code onEval} sees every k-th step. */
-  static void attackOnce(Decoder dec, Params model, BatchSampler sampler, Options o, double lr, long loraSeed,
+  /**
+   * Runs one attack (full fine-tune or LoRA) on a copy of {@code model}; {@code onEval} sees every k-th step.
+   * Returns the steps trained: a run that diverges stops there (its weights before the bad step are its last
+   * evaluation's), since a learning rate that diverges is just a bad choice of the attacker.
+   */
+  static long attackOnce(Decoder dec, Params model, BatchSampler sampler, ExperimentConfig.AttackSpec o, double lr,
+      long loraSeed,
       NDManager m, String task, java.util.function.Consumer<At> onEval) {
     Lora lora = null;
     Params trained;
@@ -233,15 +409,13 @@ public final class Relearn {
         trained.get(n).setRequiresGradient(true);
       }
       try (Optimizer opt = o.optimizer().equals("sgd") ? new Sgd(trained, names, m)
-          : new AdamW(new AdamW.Hyper(0.9, 0.999, 1e-8, 0.0), trained, names, m)) {
+          : new AdamW(new AdamW.Hyper(o.beta1(), o.beta2(), 1e-8, 0.0), trained, names, m)) {
         Trainer.Objective obj = (step, micro, terms) -> {
           Batch b = sampler.batch(step);
-          NDArray tokens = Pretrain.tokensOf(m, b);
-          Losses.Targets t = Losses.Targets.of(m, b.targets(), b.batchSize(), b.seqLen());
           Params eff = lo == null ? trained : lo.effective();
-          return Losses.crossEntropy(dec.logits(eff, tokens), t);
+          return Losses.crossEntropy(dec.logits(eff, Batches.tokens(m, b)), Batches.targets(m, b));
         };
-        Trainer tr = new Trainer(trained, opt, obj, new Trainer.Settings(o.steps(), 1, 0, LrSchedule.constant(lr),
+        Trainer tr = new Trainer(trained, opt, obj, new Trainer.Settings(o.steps(), 1, o.gradClip(), LrSchedule.constant(lr),
             (long) o.batchSize() * sampler.seqLen()));
         tr.addListener(Listeners.every(o.evalEvery(), o.steps(), done -> {
           try (ai.djl.ndarray.NDScope scope = new ai.djl.ndarray.NDScope()) {
@@ -250,41 +424,65 @@ public final class Relearn {
           return false;
         }));
         tr.addListener(Listeners.progress(task == null ? "" : task, 0, o.steps(), task != null));
-        tr.run(0);
+        try {
+          return tr.run(0) + 1;
+        } catch (DivergedException e) {
+          return e.step();
+        }
       }
     } finally {
       trained.close();
     }
   }
 
-  /** Worst case over learning rates and seeds at every evaluated step, and the summary numbers. */
-  static Result summarise(Path out, String key, boolean higherForgotten, List<Curve> curves, List<Long> reportSteps,
-      Double threshold) {
-    Map<Long, Worst> worst = new java.util.TreeMap<>();
+  /** The worst case over the attacker's choices and the numbers summarising it. */
+  record Summary(List<Worst> worstCase, Map<String, Double> forgetAt, Map<String, Double> forgetAtLo,
+      Map<String, Double> forgetAtHi, double auc, Long stepsToThreshold) {}
+
+  /**
+   * The adversary's best result within each step budget: at every evaluated step s, the least-forgotten value over
+   * all runs and all their evaluations at steps ≤ s (an attacker who can stop at any evaluation keeps the best model
+   * so far). It can only become less forgotten as s grows. The report steps read it at the largest evaluated step
+   * ≤ the report step; the AUC is its trapezoid average over the attack.
+   */
+  static Summary summarise(boolean higherForgotten, List<Curve> curves, List<Long> reportSteps, Double threshold) {
+    java.util.TreeMap<Long, Worst> atStep = new java.util.TreeMap<>();
     for (Curve c : curves) {
       for (Point p : c.points()) {
-        Worst w = worst.get(p.step());
+        Worst w = atStep.get(p.step());
         // The attacker wants the least forgotten value: lowest Korean CE, highest ×÷ accuracy.
-        boolean better = w == null || (higherForgotten ? p.forget() < w.forget() : p.forget() > w.forget());
-        if (better) {
-          worst.put(p.step(), new Worst(p.step(), p.forget(), c.lr(), c.seed()));
+        if (w == null || (higherForgotten ? p.forget() < w.forget() : p.forget() > w.forget())) {
+          atStep.put(p.step(), new Worst(p.step(), p.forget(), p.lo(), p.hi(), c.data(), c.lr(), c.seed(),
+              p.step()));
         }
       }
     }
-    List<Worst> wc = new ArrayList<>(worst.values());
+    List<Worst> wc = new ArrayList<>();
+    Worst best = null;
+    for (Worst w : atStep.values()) {
+      if (best == null || (higherForgotten ? w.forget() < best.forget() : w.forget() > best.forget())) {
+        best = w;
+      }
+      wc.add(new Worst(w.step(), best.forget(), best.lo(), best.hi(), best.data(), best.lr(), best.seed(),
+          best.at()));
+    }
     Map<String, Double> at = new LinkedHashMap<>();
+    Map<String, Double> lo = new LinkedHashMap<>();
+    Map<String, Double> hi = new LinkedHashMap<>();
     long last = wc.get(wc.size() - 1).step();
     for (long s : reportSteps) {
       if (s > last) {
         continue;
       }
-      Worst best = null;
-      for (Worst w : wc) {
-        if (w.step() <= s) {
-          best = w;
+      Worst w = null;
+      for (Worst x : wc) {
+        if (x.step() <= s) {
+          w = x;
         }
       }
-      at.put(Long.toString(s), best.forget());
+      at.put(Long.toString(s), w.forget());
+      lo.put(Long.toString(s), w.lo());
+      hi.put(Long.toString(s), w.hi());
     }
     double area = 0;
     for (int i = 1; i < wc.size(); i++) {
@@ -300,69 +498,11 @@ public final class Relearn {
         }
       }
     }
-    Compute total = Compute.ZERO;
-    for (Curve c : curves) {
-      total = total.plus(c.compute());
-    }
-    return new Result(out, key, higherForgotten, wc, at, auc, reach, total);
+    return new Summary(wc, at, lo, hi, auc, reach);
   }
 
-  static void write(Path out, Result r, List<Curve> curves, Double threshold) {
-    ObjectNode n = Json.MAPPER.createObjectNode();
-    n.put("forget_metric", r.forgetMetric());
-    n.put("higher_is_more_forgotten", r.higherIsMoreForgotten());
-    ArrayNode wc = n.putArray("worst_case");
-    for (Worst w : r.worstCase()) {
-      ObjectNode o = wc.addObject();
-      o.put("step", w.step());
-      o.put("forget", w.forget());
-      o.put("lr", w.lr());
-      o.put("seed", w.seed());
-    }
-    ObjectNode at = n.putObject("forget_at");
-    r.forgetAt().forEach(at::put);
-    n.put("auc", r.auc());
-    if (threshold != null) {
-      n.put("threshold", threshold);
-      if (r.stepsToThreshold() != null) {
-        n.put("steps_to_threshold", r.stepsToThreshold());
-      } else {
-        n.putNull("steps_to_threshold");
-      }
-    }
-    n.set("compute", Json.MAPPER.valueToTree(r.compute()));
-    n.set("curves", Json.MAPPER.valueToTree(curves));
-    Json.writeAtomic(out.resolve("attack.json"), n);
-  }
-
-  public static Result read(Path out) {
-    JsonNode n = Json.read(out.resolve("attack.json"), JsonNode.class);
-    List<Worst> wc = new ArrayList<>();
-    n.path("worst_case").forEach(w -> wc.add(new Worst(w.get("step").asLong(), w.get("forget").asDouble(),
-        w.get("lr").asDouble(), w.get("seed").asLong())));
-    Map<String, Double> at = new LinkedHashMap<>();
-    n.path("forget_at").fields().forEachRemaining(e -> at.put(e.getKey(), e.getValue().asDouble()));
-    Long reach = n.hasNonNull("steps_to_threshold") ? n.get("steps_to_threshold").asLong() : null;
-    return new Result(out, n.get("forget_metric").asText(), n.get("higher_is_more_forgotten").asBoolean(), wc, at,
-        n.get("auc").asDouble(), reach, dev.undo.run.Provenance.compute(n));
-  }
-
-  /** All curves of a finished attack. */
-  public static List<Curve> curves(Path out) {
-    JsonNode n = Json.read(out.resolve("attack.json"), JsonNode.class);
-    List<Curve> cs = new ArrayList<>();
-    n.path("curves").forEach(c -> cs.add(Json.MAPPER.convertValue(c, Curve.class)));
-    return cs;
-  }
-
-  static Curve readCurve(Path f) {
-    return Json.read(f, Curve.class);
-  }
-
-  /** File names of runs. */
-  static final class Sweepless {
-    static String name(double lr, long seed) {
-      return "lr" + dev.undo.run.Names.lr(lr) + "_s" + seed;
-    }
+  /** The file name of one (data, LR, seed) run under {@code runs/}. */
+  static String runName(String data, double lr, long seed) {
+    return data + "_lr" + Names.lr(lr) + "_s" + seed;
   }
 }

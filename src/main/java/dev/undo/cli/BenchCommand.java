@@ -104,6 +104,11 @@ final class BenchCommand implements Callable<Integer> {
       + "tokens per one-pass batch for --exact-match (default ${DEFAULT-VALUE}).")
   int evalBatchTokens;
 
+  @Option(names = "--ensemble", split = ",", paramLabel = "K", description = "Also time ensemble training steps "
+      + "with K members (comma-separated list, e.g. 1,2,4,8), each member on its own batch of --batch x --seq "
+      + "tokens, against the single-model step; prints forward/backward/optimizer times, tokens/s and MFU.")
+  int[] ensemble;
+
   @Override
   public Integer call() throws Exception {
     Engines.start(threads);
@@ -154,6 +159,19 @@ final class BenchCommand implements Callable<Integer> {
           java.put("gemm_gflops", round(gemm));
           java.put("mfu", round(flopsPerToken * tokPerS / 1e9 / gemm));
           java.put("peak_rss_mb", peakRssMb());
+          if (ensemble != null) {
+            EnsembleBench eb = new EnsembleBench(cfg, batch, seq, warmup, steps, batches, gemm);
+            double gemmCpu = eb.gemmPerCpuSecond(m);
+            List<Map<String, Object>> rows = new ArrayList<>();
+            rows.add(eb.row(0, eb.single(m), gemmCpu, threads));
+            for (int k : ensemble) {
+              rows.add(eb.row(k, eb.ensemble(m, k), gemmCpu, threads));
+            }
+            java.put("ensemble", rows);
+            java.put("gemm_gflops_per_cpu_second", round(gemmCpu / 1e9));
+            java.put("peak_rss_mb", peakRssMb());
+            java.put("glibc_tunables", String.valueOf(System.getenv("GLIBC_TUNABLES")));
+          }
           if (distill) {
             try (Params teacher = Init.random(cfg, m, 2)) {
               double dms = median(timeSteps(m, dec, p, teacher, adam, batches));
@@ -219,6 +237,23 @@ final class BenchCommand implements Callable<Integer> {
       System.out.printf("  accuracy %.4f; same_verdicts: %s; the old numeric rule disagrees on %d (same greedy "
           + "continuation: %d)%n", em.get("accuracy"), em.get("same_verdicts"), em.get("old_rule_disagreements"),
           em.get("numeric_rule_disagreements"));
+    }
+    if (ensemble != null) {
+      System.out.printf("%nensemble training steps (each member its own batch of %d x %d; phases are medians):%n",
+          batch, seq);
+      System.out.printf("%-9s %7s %10s %10s %10s %10s %10s %7s %10s %8s%n", "path", "members", "step ms", "fwd ms",
+          "bwd ms", "opt ms", "tokens/s", "MFU", "CPU ms", "MFU(cpu)");
+      @SuppressWarnings("unchecked")
+      List<Map<String, Object>> rows = (List<Map<String, Object>>) java.get("ensemble");
+      for (Map<String, Object> r : rows) {
+        System.out.printf("%-9s %7d %10.1f %10.1f %10.1f %10.1f %10d %7.3f %10.1f %8.3f%n", r.get("path"),
+            r.get("members"), r.get("step_ms_median"), r.get("forward_ms"), r.get("backward_ms"),
+            r.get("optimizer_ms"), r.get("tokens_per_s"), r.get("mfu"), r.get("cpu_ms_per_step"), r.get("mfu_cpu"));
+      }
+      System.out.printf("MFU: model FLOPs/s over the GEMM rate above (wall time). MFU(cpu): model FLOPs per CPU-second "
+          + "over the same GEMM's %.1f GFLOP per CPU-second (less sensitive to other load; at 2 threads CPU time "
+          + "includes idle-spinning workers).%n", (double) java.get("gemm_gflops_per_cpu_second"));
+      System.out.println("GLIBC_TUNABLES=" + java.get("glibc_tunables"));
     }
     System.out.printf("peak RSS: %d MB%n", (long) java.get("peak_rss_mb"));
     ObjectNode out = Json.MAPPER.createObjectNode();

@@ -3,7 +3,8 @@ package dev.undo.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.undo.pretrain.Pretrain;
 import dev.undo.run.ExperimentConfig;
-import dev.undo.run.Json;
+import dev.undo.stage.StageRunner;
+import dev.undo.task.Tasks;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -11,10 +12,13 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "pretrain", mixinStandardHelpOptions = true,
-    description = {"Pretrain a model from scratch on a setting's mixture (PAPER.md §Pipeline 1).",
-        "Resumes from OUT/checkpoint if a previous run was killed; does nothing if OUT/DONE exists."})
+    description = {"Pretrain a model from scratch on a setting's mixture (docs/PROTOCOL.md §Pipeline 1).",
+        "Resumes from OUT/checkpoint if a previous run was killed; does nothing if OUT holds the finished stage of "
+            + "the same configuration; stops if OUT holds another configuration's work (--force starts over).",
+        "--setting text trains on your own corpora: --retain-text R --forget-text F."})
 final class PretrainCommand implements Callable<Integer> {
-  @Option(names = "--setting", required = true, paramLabel = "arithmetic|language", description = "Data setting.")
+  @Option(names = "--setting", required = true, paramLabel = "arithmetic|language|text",
+      description = "Data setting.")
   String setting;
 
   @Option(names = "--filter-forget",
@@ -29,12 +33,14 @@ final class PretrainCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    if (!Tasks.NAMES.contains(setting)) {
+      throw new IllegalArgumentException("--setting must be one of " + Tasks.NAMES + ", not '" + setting + "'");
+    }
     ObjectNode tree = options.tree(setting);
     ExperimentConfig cfg = options.config(tree);
-    cfg.setting(setting);
-    Pretrain.Summary s = Pretrain.run(cfg, tree, setting, filterForget, out, !options.quiet);
-    System.out.println(Json.MAPPER.valueToTree(Pretrain.evalRecord(setting, s.metrics(), s.compute()))
-        .toPrettyString());
+    Pretrain.Result r = StageRunner.run(Pretrain.STAGE, Pretrain.Spec.of(cfg, setting, filterForget), out,
+        options.run());
+    Print.json(r);
     return 0;
   }
 }

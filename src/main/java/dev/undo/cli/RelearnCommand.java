@@ -3,7 +3,8 @@ package dev.undo.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.undo.attack.Relearn;
 import dev.undo.run.ExperimentConfig;
-import dev.undo.run.Json;
+import dev.undo.stage.Specs;
+import dev.undo.stage.StageRunner;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -12,9 +13,9 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "relearn", mixinStandardHelpOptions = true,
-    description = {"Relearning attack (PAPER.md §Pipeline 5): fine-tune copies of a model on forget data at each "
+    description = {"Relearning attack (docs/PROTOCOL.md §Pipeline 5): fine-tune copies of a model on forget data at each "
         + "learning rate; the adversary takes the best LR at every step budget.",
-        "Writes OUT/attack.json (worst case, forget at 0/40/500 steps, AUC) and OUT/runs/*.json (every curve)."})
+        "Writes OUT/attack.json (worst case, forget at the report steps, AUC) and OUT/runs/*.json (every curve)."})
 final class RelearnCommand implements Callable<Integer> {
   @Option(names = "--model", required = true, paramLabel = "DIR")
   Path model;
@@ -53,16 +54,34 @@ final class RelearnCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     String setting = UnlearnCommand.setting(model);
+    if (data != null) {
+      options.overrides.put("attack.data", data);
+    }
+    if (lrs != null) {
+      options.overrides.put("attack.lrs", lrs.toString());
+    }
+    if (steps != null) {
+      options.overrides.put("attack.steps", steps.toString());
+    }
+    if (evalEvery != null) {
+      options.overrides.put("attack.eval_every", evalEvery.toString());
+    }
+    if (optimizer != null) {
+      options.overrides.put("attack.optimizer", optimizer);
+    }
+    if (seeds != null) {
+      options.overrides.put("attack.seeds", seeds.toString());
+    }
+    if (loraRank != null) {
+      options.overrides.put("attack.lora_rank", loraRank.toString());
+    }
     ObjectNode tree = options.tree(setting);
     ExperimentConfig cfg = options.config(tree);
-    Relearn.Options d = Relearn.Options.of(cfg.setting(setting).attack());
-    Relearn.Options o = new Relearn.Options(data != null ? data : d.data(), lrs != null ? lrs : d.lrs(),
-        steps != null ? steps : d.steps(), evalEvery != null ? evalEvery : d.evalEvery(), d.batchSize(),
-        optimizer != null ? optimizer : d.optimizer(), seeds != null ? seeds : d.seeds(), d.reportSteps(),
-        d.evalProblemsPerCell(), d.ceSequences(), loraRank != null ? loraRank : d.loraRank(), d.loraAlpha());
-    Relearn.run(cfg, tree, model, out, o, threshold, !options.quiet);
-    ObjectNode n = Json.read(out.resolve("attack.json"), ObjectNode.class);
+    Relearn.Result r = StageRunner.run(Relearn.STAGE, Relearn.Spec.of(cfg, setting, model, threshold), out,
+        options.run());
+    ObjectNode n = Specs.MAPPER.valueToTree(r);
     n.remove("curves");
+    n.remove("provenance");
     System.out.println(n.toPrettyString());
     return 0;
   }

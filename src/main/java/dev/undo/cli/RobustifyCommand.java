@@ -3,10 +3,10 @@ package dev.undo.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.undo.run.ExperimentConfig;
 import dev.undo.run.Json;
+import dev.undo.stage.StageRunner;
 import dev.undo.undo.Distill;
 import dev.undo.unlearn.Unlearn;
 import java.nio.file.Path;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -45,11 +45,11 @@ final class RobustifyCommand implements Callable<Integer> {
     ObjectNode tree = options.tree(setting);
     ExperimentConfig cfg = options.config(tree);
     ExperimentConfig.Setting s = cfg.setting(setting);
-    Unlearn.Summary u = Unlearn.run(cfg, tree, method, lr != null ? lr : s.unlearn().lr(), model,
-        out.resolve("unlearn"), !options.quiet);
-    Distill.Summary d = Distill.run(cfg, tree, u.stage(), new Distill.StudentInit("noised", null),
-        alpha != null ? alpha : s.distill().alpha(), beta != null ? beta : s.distill().beta(),
-        s.distill().stopRule(), out.resolve("distill"), !options.quiet);
+    Unlearn.Result u = StageRunner.run(Unlearn.STAGE, Unlearn.Spec.of(cfg, setting, model, method,
+        lr != null ? lr : s.unlearn().lr()), out.resolve("unlearn"), options.run());
+    Distill.Result d = StageRunner.run(Distill.STAGE, Distill.Spec.of(cfg, setting, out.resolve("unlearn"), "noised",
+        null, alpha != null ? alpha : s.distill().alpha(), beta != null ? beta : s.distill().beta(),
+        s.distill().stopRule()), out.resolve("distill"), options.run());
     ObjectNode n = Json.MAPPER.createObjectNode();
     n.set("base", Json.MAPPER.valueToTree(u.before()));
     n.set("unlearned", Json.MAPPER.valueToTree(u.metrics()));
@@ -57,8 +57,10 @@ final class RobustifyCommand implements Callable<Integer> {
     n.set("distilled", Json.MAPPER.valueToTree(d.metrics()));
     n.put("distill_steps", d.steps());
     n.put("stopped_by_rule", d.stoppedByRule());
-    n.set("compute", Json.MAPPER.valueToTree(Map.of("unlearn", u.compute(), "distill", d.compute(),
-        "total", u.compute().plus(d.compute()))));
+    ObjectNode c = n.putObject("compute");
+    c.set("unlearn", Json.MAPPER.valueToTree(u.compute()));
+    c.set("distill", Json.MAPPER.valueToTree(d.compute()));
+    c.set("total", Json.MAPPER.valueToTree(u.compute().plus(d.compute())));
     Json.writeAtomic(out.resolve("robustify.json"), n);
     System.out.println(n.toPrettyString());
     return 0;

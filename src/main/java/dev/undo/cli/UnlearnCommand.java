@@ -1,10 +1,9 @@
 package dev.undo.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.undo.pretrain.Pretrain;
 import dev.undo.run.ExperimentConfig;
-import dev.undo.run.Json;
 import dev.undo.run.SourceModel;
+import dev.undo.stage.StageRunner;
 import dev.undo.train.Checkpoint;
 import dev.undo.unlearn.Sweep;
 import dev.undo.unlearn.Unlearn;
@@ -18,11 +17,11 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "unlearn", mixinStandardHelpOptions = true,
-    description = {"Unlearn the forget capability of a pretrained model (PAPER.md §Pipeline 2).",
+    description = {"Unlearn the forget capability of a pretrained model (docs/PROTOCOL.md §Pipeline 2).",
         "Methods: graddiff, maxent, rmu; RepNoise and SAM are options of maxent and rmu "
             + "(--set unlearn.repnoise.enabled=true, --set unlearn.sam.enabled=true).",
         "--sweep lr=A,B,... runs one model per value under OUT/lr_<v>/, writes OUT/sweep.csv and picks a teacher "
-            + "(OUT/selected.json)."})
+            + "(OUT/sweep.json, \"selected\")."})
 final class UnlearnCommand implements Callable<Integer> {
   @Option(names = "--method", required = true, paramLabel = "graddiff|maxent|rmu")
   String method;
@@ -49,39 +48,44 @@ final class UnlearnCommand implements Callable<Integer> {
     ObjectNode tree = options.tree(setting);
     ExperimentConfig cfg = options.config(tree);
     if (sweep != null) {
-      if (!sweep.startsWith("lr=")) {
-        throw new IllegalArgumentException("--sweep takes lr=A,B,... (only the learning rate is swept)");
+      List<Double> lrs = parseSweep(sweep);
+      List<Path> runs = new ArrayList<>();
+      for (double v : lrs) {
+        Path dir = Sweep.runDir(out, v);
+        StageRunner.run(Unlearn.STAGE, Unlearn.Spec.of(cfg, setting, model, method, v), dir, options.run());
+        runs.add(dir);
       }
-      List<Double> lrs = new ArrayList<>();
-      for (String v : sweep.substring(3).split(",")) {
-        try {
-          lrs.add(Double.parseDouble(v.trim()));
-        } catch (NumberFormatException e) {
-          throw new IllegalArgumentException("--sweep: '" + v + "' is not a number");
-        }
-      }
-      Sweep.Result r = Sweep.run(cfg, tree, method, lrs, model, out, !options.quiet);
-      System.out.println(Json.MAPPER.valueToTree(Map.of("selected", Map.of("lr", r.selection().lr(), "dir",
-          r.selection().dir().toString(), "reason", r.selection().reason()))).toPrettyString());
+      ExperimentConfig.UnlearnSpec u = cfg.setting(setting).unlearn();
+      Sweep.Result r = StageRunner.run(Sweep.STAGE, new Sweep.Spec(method, lrs, runs, u.retainTolerance(),
+          u.selectionSecondaryWeight()), out, options.run());
+      Print.json(Map.of("selected", r.selected()));
       System.out.println("table: " + out.resolve("sweep.csv"));
       return 0;
     }
     double rate = lr != null ? lr : cfg.setting(setting).unlearn().lr();
-    Unlearn.Summary s = Unlearn.run(cfg, tree, method, rate, model, out, !options.quiet);
-    ObjectNode rec = Pretrain.evalRecord(setting, s.metrics(), s.compute());
-    ObjectNode b = rec.putObject("before");
-    s.before().forEach(b::put);
-    System.out.println(rec.toPrettyString());
+    Print.json(StageRunner.run(Unlearn.STAGE, Unlearn.Spec.of(cfg, setting, model, method, rate), out,
+        options.run()));
     return 0;
   }
 
-  static String setting(Path model) {
-    Path d = Checkpoint.resolve(model) != null ? Checkpoint.resolve(model)
-        : Checkpoint.resolve(model.resolve("checkpoint"));
-    if (d == null) {
-      throw new IllegalArgumentException("no checkpoint at " + model);
+  static List<Double> parseSweep(String sweep) {
+    if (!sweep.startsWith("lr=")) {
+      throw new IllegalArgumentException("--sweep takes lr=A,B,... (only the learning rate is swept)");
     }
-    return SourceModel.of(model, Json.read(d.resolve(Checkpoint.PROVENANCE), ObjectNode.class)).setting();
+    List<Double> lrs = new ArrayList<>();
+    for (String v : sweep.substring(3).split(",")) {
+      try {
+        lrs.add(Double.parseDouble(v.trim()));
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("--sweep: '" + v + "' is not a number");
+      }
+    }
+    return lrs;
+  }
+
+  /** The setting a checkpoint was trained on (from its provenance). */
+  static String setting(Path model) {
+    return SourceModel.task(model, Checkpoint.provenance(model)).setting();
   }
 
   /** A loss weight or option of another method is an error, not silently ignored. */

@@ -13,7 +13,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Generates the arithmetic data of the arithmetic setting (PAPER.md, "Settings"): equations {@code a op b = c}
+ * Generates the arithmetic data of the arithmetic setting (docs/PROTOCOL.md, "Settings"): equations {@code a op b = c}
  * and word problems, for training documents and for the fixed evaluation sets.
  *
  * <p>Operands: addition and subtraction draw both from {@code [addSubMin, addSubMax]}, subtraction orders them so

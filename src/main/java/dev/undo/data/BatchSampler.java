@@ -4,7 +4,7 @@ import java.util.Objects;
 import java.util.Random;
 
 /**
- * Packs documents from a {@link Mixture} into fixed-length training batches (PAPER.md, "Settings": documents
+ * Packs documents from a {@link Mixture} into fixed-length training batches (docs/PROTOCOL.md, "Settings": documents
  * packed into fixed-length sequences separated by newlines).
  *
  * <p>Each row comes from one source, drawn with the mixture probabilities, and is filled with that source's

@@ -10,7 +10,7 @@ import java.util.Set;
 
 /**
  * A training-data mixture: each sequence is drawn from one source, chosen with the entry's probability (the
- * paper's "mixture by probability", PAPER.md, "Pipeline" step 1).
+ * paper's "mixture by probability", docs/PROTOCOL.md, "Pipeline" step 1).
  */
 public final class Mixture {
   /**

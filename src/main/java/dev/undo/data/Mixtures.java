@@ -3,19 +3,15 @@ package dev.undo.data;
 import java.util.List;
 
 /**
- * The data mixtures of the two settings (PAPER.md, "Settings" and "Pipeline" step 1), with the shares as
- * parameters so a preset can change them; the paper's values are the {@code PAPER_*} constants.
+ * The data mixtures of the two settings (docs/PROTOCOL.md, "Settings" and "Pipeline" step 1), with the shares as
+ * parameters so a preset can change them (the paper's: Korean 0.5 of language pretraining, arithmetic 0.25 of
+ * arithmetic pretraining; presets/defaults.yaml).
  *
  * <p>Each setting has a pretraining mixture, a data-filtered one (the gold standard: the same recipe without the
  * forget data), and a forget and a retain side used by the unlearning methods and the relearning attack. Sources
  * are passed in, not loaded here, so callers choose train or validation splits and tests can use small corpora.
  */
 public final class Mixtures {
-  /** Language setting: share of Korean in pretraining (English takes the rest). */
-  public static final double PAPER_KOREAN_SHARE = 0.5;
-  /** Arithmetic setting: share of arithmetic (all four operations) in pretraining (English takes the rest). */
-  public static final double PAPER_ARITHMETIC_SHARE = 0.25;
-
   private Mixtures() {}
 
   /** Language pretraining: English {@code 1 - koreanShare}, Korean {@code koreanShare}. */

@@ -5,7 +5,7 @@ import java.util.Set;
 
 /**
  * The four arithmetic operations of the arithmetic setting. Addition and subtraction are the capability to
- * retain, multiplication and division the one to forget (PAPER.md, "Settings").
+ * retain, multiplication and division the one to forget (docs/PROTOCOL.md, "Settings").
  */
 public enum Op {
   ADDITION("+", true, "addition"),

@@ -126,6 +126,21 @@ public final class Tokenizer {
     return new Tokenizer(minCount, cps);
   }
 
+  /**
+   * A tokenizer over the given character vocabulary ({@code codePoints[i]} gets id {@link #CHAR_OFFSET} + i), for
+   * vocabularies read back from another file format (the Hugging Face {@code tokenizer.json} of an exported model).
+   *
+   * @param minCount recorded for provenance only; must be at least 1
+   */
+  public static Tokenizer of(int[] codePoints, int minCount) {
+    return new Tokenizer(minCount, codePoints);
+  }
+
+  /** The character vocabulary in id order: {@code codePoints()[i]} is the code point of id {@link #CHAR_OFFSET} + i. */
+  public int[] codePoints() {
+    return codePoints.clone();
+  }
+
   /** Encodes {@code text} to token ids; never fails and never yields {@link #PAD_ID}. */
   public int[] encode(String text) {
     // A BMP char falls back to at most 3 bytes, a surrogate pair to 4 (2 per char), so 3 per char suffices.

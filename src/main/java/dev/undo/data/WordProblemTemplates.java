@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The word-problem templates and the word lists that fill them (PAPER.md, "Settings": about 20 training templates
+ * The word-problem templates and the word lists that fill them (docs/PROTOCOL.md, "Settings": about 20 training templates
  * and 10 held-out evaluation templates per operation). The held-out templates are phrased differently from the
  * training ones, so word-problem accuracy measures whether the model solves the operation rather than whether it
  * has memorised a sentence.

@@ -1,5 +1,5 @@
 /**
- * Data for both settings of the paper (PAPER.md, "Settings"): what the models read and how it is batched.
+ * Data for both settings of the paper (docs/PROTOCOL.md, "Settings"): what the models read and how it is batched.
  *
  * <ul>
  *   <li>{@link dev.undo.data.Tokenizer}: character vocabulary with UTF-8 byte fallback (replaces the paper's

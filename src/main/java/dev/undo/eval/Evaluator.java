@@ -13,7 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The two measurements of PAPER.md: cross-entropy on held-out text, and exact-match accuracy on arithmetic
+ * The two measurements of docs/PROTOCOL.md: cross-entropy on held-out text, and exact-match accuracy on arithmetic
  * problems. Both run without autograd and batch their work. Accuracy follows the rule of {@link ExactMatch} (greedy
  * decoding would emit the answer's tokens, then whitespace) and is scored by one teacher-forced forward pass;
  * greedy decoding ({@link #greedy}) remains for prompts without a known answer and as the tested reference.
@@ -35,8 +35,11 @@ public final class Evaluator {
     this.batchSize = batchSize;
   }
 
-  /** Mean CE over a set of token windows and the number of scored tokens. */
-  public record Ce(double ce, long tokens) {}
+  /**
+   * Mean CE over a set of token windows and the number of scored tokens, with each window's CE sum and token count
+   * (for a bootstrap interval over windows, eval/Intervals).
+   */
+  public record Ce(double ce, long tokens, double[] windowSums, long[] windowTokens) {}
 
   /**
    * Held-out windows: documents joined by newlines, cut into consecutive windows of {@code seqLen + 1} tokens, the
@@ -73,6 +76,8 @@ public final class Evaluator {
   public Ce crossEntropy(Params p, List<int[]> windows) {
     double sum = 0;
     long count = 0;
+    double[] sums = new double[windows.size()];
+    long[] counts = new long[windows.size()];
     for (int start = 0; start < windows.size(); start += batchSize) {
       List<int[]> chunk = windows.subList(start, Math.min(windows.size(), start + batchSize));
       int b = chunk.size();
@@ -84,17 +89,46 @@ public final class Evaluator {
         for (int j = 0; j < t; j++) {
           in[i * t + j] = Math.max(w[j], 0);
           tg[i * t + j] = w[j] < 0 ? -1 : w[j + 1];
+          counts[start + i] += tg[i * t + j] < 0 ? 0 : 1;
         }
       }
       try (NDScope scope = new NDScope()) {
         NDArray tokens = manager.create(in, new Shape(b, t));
         Losses.Targets targets = Losses.Targets.of(manager, tg, b, t);
         NDArray perToken = Losses.tokenCrossEntropy(decoder.logits(p, tokens), targets);
-        sum += perToken.sum().toType(ai.djl.ndarray.types.DataType.FLOAT64, false).getDouble();
+        double[] rows = perToken.sum(new int[] {1}).toType(ai.djl.ndarray.types.DataType.FLOAT64, false)
+            .toDoubleArray();
+        for (int i = 0; i < b; i++) {
+          sums[start + i] = rows[i];
+          sum += rows[i];
+        }
         count += targets.realPositions();
       }
     }
-    return new Ce(count == 0 ? Double.NaN : sum / count, count);
+    return new Ce(count == 0 ? Double.NaN : sum / count, count, sums, counts);
+  }
+
+  /** This evaluator as a {@link Scorer} of one model. */
+  public Scorer scorer(Params p) {
+    return new Scorer() {
+      @Override
+      public int members() {
+        return 1;
+      }
+
+      @Override
+      public long[] solved(List<Problem> problems) {
+        if (problems.isEmpty()) {
+          return new long[] {0};
+        }
+        return new long[] {exactMatch(p, prepare(problems)).correct()};
+      }
+
+      @Override
+      public Ce[] crossEntropy(List<int[]> windows) {
+        return new Ce[] {Evaluator.this.crossEntropy(p, windows)};
+      }
+    };
   }
 
   /**
@@ -105,7 +139,12 @@ public final class Evaluator {
     if (problems.isEmpty()) {
       return Double.NaN;
     }
-    return exactMatch(p, ExactMatch.prepare(problems, tokenizer, decoder.config().maxSeqLen(), batchSize)).accuracy();
+    return exactMatch(p, prepare(problems)).accuracy();
+  }
+
+  /** {@code problems} batched for one-pass scoring by this evaluator's model: its context, its batch size. */
+  public ExactMatch.Prepared prepare(List<Problem> problems) {
+    return ExactMatch.prepare(problems, tokenizer, decoder.config().maxSeqLen(), batchSize);
   }
 
   /** {@link #accuracy(Params, List)} for prompt and answer strings (e.g. {@code eval --prompts}). */

@@ -13,7 +13,7 @@ import ai.djl.ndarray.types.SparseFormat;
  *
  * <p>Every scalar that takes part in a differentiated expression is a native constant held here, never a Java
  * float passed to {@code mul(float)}: DJL wraps such floats in a tensor over Java memory and frees it at once,
- * while autograd keeps a reference, so the backward pass would read freed memory (DJL-NOTES trap 1).
+ * while autograd keeps a reference, so the backward pass would read freed memory (docs/ENGINE-NOTES.md trap 1).
  *
  * <p>Callers own the lifetime of results: run forward passes inside an {@code NDScope} (the training loop does).
  */
@@ -122,10 +122,32 @@ public final class Decoder implements AutoCloseable {
   /** One decoder block (Gemma-2 sandwich norms around attention and MLP). */
   public NDArray block(Params p, int layer, NDArray x) {
     long t = x.getShape().get(1);
-    NDArray cosT = t == cfg.maxSeqLen() ? cos : cos.get(new NDIndex("0:" + t));
-    NDArray sinT = t == cfg.maxSeqLen() ? sin : sin.get(new NDIndex("0:" + t));
-    NDArray mask = t == cfg.maxSeqLen() ? causalMask : causalMask.get(new NDIndex("0:" + t + ", 0:" + t));
-    return block(p, layer, x, cosT, sinT, mask, null);
+    return block(p, layer, x, ropeCos(t), ropeSin(t), causalMask(t), null);
+  }
+
+  /** RoPE cosines of positions 0..t−1, {@code (t, hd)} (a view of the table; shared with {@link EnsembleDecoder}). */
+  NDArray ropeCos(long t) {
+    return t == cfg.maxSeqLen() ? cos : cos.get(new NDIndex("0:" + t));
+  }
+
+  /** RoPE sines of positions 0..t−1, {@code (t, hd)}. */
+  NDArray ropeSin(long t) {
+    return t == cfg.maxSeqLen() ? sin : sin.get(new NDIndex("0:" + t));
+  }
+
+  /** Additive causal mask of t positions, {@code (t, t)}. */
+  NDArray causalMask(long t) {
+    return t == cfg.maxSeqLen() ? causalMask : causalMask.get(new NDIndex("0:" + t + ", 0:" + t));
+  }
+
+  /** sqrt(d), the embedding scale, as a native constant. */
+  NDArray embedScale() {
+    return embedScale;
+  }
+
+  /** 1/sqrt(head_dim), the query scale, as a native constant. */
+  NDArray queryScale() {
+    return queryScale;
   }
 
   /**
@@ -281,7 +303,7 @@ public final class Decoder implements AutoCloseable {
     return x.reshape(b, t, h, hd).transpose(0, 2, 1, 3);
   }
 
-  private NDArray rope(NDArray x, NDArray cosT, NDArray sinT) {
+  NDArray rope(NDArray x, NDArray cosT, NDArray sinT) {
     return x.mul(cosT).add(x.matMul(rotateHalf).mul(sinT));
   }
 

@@ -33,9 +33,6 @@ public final class Engines {
     return NDManager.newBaseManager();
   }
 
-  public static int threads() {
-    return Integer.parseInt(System.getProperty("ai.djl.pytorch.num_threads", "0"));
-  }
 
   private static void setIfAbsent(String key, String value) {
     if (System.getProperty(key) == null && System.getenv(key) == null) {

@@ -67,11 +67,6 @@ public record ModelConfig(
     return vocabSize * d + numLayers * perLayer + d;
   }
 
-  /** Parameters outside the embedding: the count that FLOP estimates use (the embedding lookup is not a matmul). */
-  public long nonEmbeddingParameterCount() {
-    return parameterCount() - (long) vocabSize * hiddenSize;
-  }
-
   private static void positive(String key, int v) {
     if (v <= 0) {
       throw new IllegalArgumentException("model." + key + " must be > 0, got " + v);

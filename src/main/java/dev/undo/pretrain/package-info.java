@@ -1,5 +1,5 @@
 /**
  * Stage 1, pretraining from scratch on a setting's mixture, and the data-filtering gold standard (the same recipe
- * without the forget data). PAPER.md §Pipeline 1.
+ * without the forget data). docs/PROTOCOL.md §Pipeline 1.
  */
 package dev.undo.pretrain;

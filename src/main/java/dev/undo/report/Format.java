@@ -9,9 +9,15 @@ import java.util.Locale;
 final class Format {
   private Format() {}
 
-  /** Four significant digits for people: "0.6", "0.1235", "1.1e+12"; "n/a" for a missing value. */
+  /**
+   * Four significant digits for people: "0.6", "0.1235", "1.1e+12"; "-inf"/"+inf" for an unbounded interval end,
+   * "n/a" for a missing value.
+   */
   static String number(double v) {
-    if (!Double.isFinite(v)) {
+    if (Double.isInfinite(v)) {
+      return v > 0 ? "+inf" : "-inf";
+    }
+    if (Double.isNaN(v)) {
       return "n/a";
     }
     if (v == 0) {

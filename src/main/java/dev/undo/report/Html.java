@@ -5,20 +5,20 @@ import dev.undo.report.Claims.Claim;
 import dev.undo.report.Plots.Figure;
 import dev.undo.report.RunData.Run;
 import dev.undo.report.Tables.Table;
-import java.util.Base64;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 
 /**
- * index.html: one self-contained file (images as base64 data URIs, inline CSS, no scripts, nothing fetched), so
- * the report can be mailed, archived or opened offline and still show everything.
+ * index.html: inline CSS, no scripts, nothing fetched; figures are the PNG files beside it in the report folder
+ * (linked, not embedded, so the folder holds each image once and a repository diff of a report stays readable).
+ * Keep the folder together to view it offline.
  */
 final class Html {
   private Html() {}
 
-  /** What one setting contributes: its header line, figures and tables. */
-  record Section(String setting, String description, List<Figure> figures, List<Table> tables) {}
+  /** What one setting contributes: its description (one paragraph per entry), figures and tables. */
+  record Section(String setting, List<String> description, List<Figure> figures, List<Table> tables) {}
 
   private static final String CSS = """
       body { font-family: sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #1f2328; }
@@ -35,16 +35,26 @@ final class Html {
       figcaption { font-size: .9em; color: #57606a; margin-top: .3em; }
       .meta { color: #57606a; } .wide { overflow-x: auto; }
       details { margin-top: .3em; color: #57606a; }
+      .smoke { background: #ffebe9; color: #a40e26; border: 2px solid #a40e26; padding: .8em 1em;
+               font-size: 1.2em; font-weight: bold; }
       """;
+
+  /** The banner of a run whose preset is a smoke test ({@code evidence: false} in the manifest). */
+  static final String SMOKE = "smoke test: these numbers are not evidence";
 
   static String render(Run run, List<Claim> claims, List<Section> sections) {
     StringBuilder b = new StringBuilder();
     b.append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>UNDO reproduction report: ")
         .append(esc(run.preset())).append("</title>\n<style>\n").append(CSS).append("</style>\n</head>\n<body>\n");
     b.append("<h1>Distillation Robustifies Unlearning: reproduction report</h1>\n");
+    if (!run.evidence()) {
+      b.append("<p class=\"smoke\">").append(esc(SMOKE)).append(" (preset ").append(esc(run.preset()))
+          .append(" is marked evidence: false).</p>\n");
+    }
     b.append("<p class=\"meta\">Preset <b>").append(esc(run.preset())).append("</b>; seeds ")
         .append(esc(run.seeds().isEmpty() ? "n/a" : run.seeds().toString())).append("; wall time ")
-        .append(esc(wall(run.wallSeconds()))).append("; settings ");
+        .append(esc(wall(run.wallSeconds()))).append("; evidence ").append(run.evidence() ? "yes" : "<b>no</b>")
+        .append("; settings ");
     b.append(esc(String.join(", ", sections.stream().map(Section::setting).toList()))).append(".</p>\n");
 
     b.append("<h2>Claims</h2>\n<table>\n<tr><th>id</th><th>claim</th><th>verdict</th><th>numbers</th></tr>\n");
@@ -62,37 +72,36 @@ final class Html {
         String v = e.getValue().path("verdict").asText("inconclusive");
         b.append("<div><b>").append(esc(e.getKey())).append("</b> <span class=\"").append(esc(v)).append("\">")
             .append(esc(v)).append("</span>: ").append(esc(e.getValue().path("summary").asText(""))).append("</div>");
+        for (JsonNode reason : e.getValue().path("reasons")) {
+          b.append("<div class=\"meta\">&ndash; ").append(esc(reason.asText())).append("</div>");
+        }
       }
       b.append("<details><summary>rule</summary>").append(esc(c.numbers().path("rule").asText()))
           .append("</details></td></tr>\n");
     }
     b.append("</table>\n");
-    b.append("<p>Every number is in <code>claims.json</code>. <b>Relearned fraction</b> at attack step s: "
-        + "(f(model, s) &minus; f(filtered, 0)) / (f(base, 0) &minus; f(filtered, 0)), where f is the worst case over "
-        + "attack learning rates of the forget metric; 0 is as ignorant as data filtering, 1 as capable as the base "
-        + "model. <b>Robustness</b> = 1 &minus; relearned fraction. Compute is FLOPs added beyond the base pretrain, "
-        + "as a percentage of the data-filtering pretrain.</p>\n");
+    b.append("<p>Every number is in <code>claims.json</code>, with its 95% interval and per-seed values. "
+        + "<b>Worst case</b> after s steps: the adversary's best forget value over every learning rate, attack data "
+        + "and evaluation at or before s (it can only get worse for the defender as s grows). <b>Relearned "
+        + "fraction</b> at attack step s: (f(model, s) &minus; f(filtered, 0)) / (f(base, 0) &minus; f(filtered, 0)) "
+        + "on that worst case; 0 is as ignorant as data filtering, 1 as capable as the base model. "
+        + "<b>Robustness</b> = 1 &minus; relearned fraction. A claim passes or fails only when its interval clears "
+        + "its line, and only on distilled students that met their stop rule (&check; in the tables). Compute: the "
+        + "paper's ledger (student steps &times; tokens) and ours (FLOPs), as fractions of the data-filtering "
+        + "pretrain.</p>\n");
 
     for (Section s : sections) {
-      b.append("<h2>Setting: ").append(esc(s.setting())).append("</h2>\n<p class=\"meta\">")
-          .append(esc(s.description())).append("</p>\n");
+      b.append("<h2>Setting: ").append(esc(s.setting())).append("</h2>\n");
+      for (String p : s.description()) {
+        b.append("<p class=\"meta\">").append(esc(p)).append("</p>\n");
+      }
       for (Figure f : s.figures()) {
-        b.append("<figure><img alt=\"").append(esc(f.file())).append("\" src=\"data:image/png;base64,")
-            .append(Base64.getEncoder().encodeToString(f.png())).append("\"><figcaption>").append(esc(f.file()))
+        b.append("<figure><img alt=\"").append(esc(f.file())).append("\" src=\"").append(esc(f.file()))
+            .append("\"><figcaption>").append(esc(f.file()))
             .append(": ").append(esc(f.caption())).append("</figcaption></figure>\n");
       }
       for (Table t : s.tables()) {
-        b.append("<h3>").append(esc(t.file())).append("</h3>\n<div class=\"wide\"><table>\n<tr>");
-        t.header().forEach(h -> b.append("<th>").append(esc(h)).append("</th>"));
-        b.append("</tr>\n");
-        for (List<String> row : t.rows()) {
-          b.append("<tr>");
-          for (String cell : row) {
-            b.append(isNumber(cell) ? "<td class=\"num\">" : "<td>").append(esc(cell)).append("</td>");
-          }
-          b.append("</tr>\n");
-        }
-        b.append("</table></div>\n");
+        table(b, t);
       }
     }
     if (!run.notes().isEmpty()) {
@@ -102,6 +111,40 @@ final class Html {
     }
     b.append("</body>\n</html>\n");
     return b.toString();
+  }
+
+  /**
+   * One table; a column {@code x} followed by {@code x_lo} and {@code x_hi} (the CSV's interval columns) is shown as
+   * one cell "x [lo, hi]".
+   */
+  private static void table(StringBuilder b, Table t) {
+    List<String> h = t.header();
+    b.append("<h3>").append(esc(t.file())).append("</h3>\n<div class=\"wide\"><table>\n<tr>");
+    for (int i = 0; i < h.size(); i += triple(h, i) ? 3 : 1) {
+      b.append("<th>").append(esc(h.get(i))).append("</th>");
+    }
+    b.append("</tr>\n");
+    for (List<String> row : t.rows()) {
+      b.append("<tr>");
+      for (int i = 0; i < h.size(); i += triple(h, i) ? 3 : 1) {
+        String cell = row.get(i);
+        if (triple(h, i) && !cell.isEmpty()) {
+          cell = Format.number(Double.parseDouble(cell)) + " [" + end(row.get(i + 1)) + ", " + end(row.get(i + 2))
+              + "]";
+        }
+        b.append(isNumber(row.get(i)) ? "<td class=\"num\">" : "<td>").append(esc(cell)).append("</td>");
+      }
+      b.append("</tr>\n");
+    }
+    b.append("</table></div>\n");
+  }
+
+  private static boolean triple(List<String> h, int i) {
+    return i + 2 < h.size() && h.get(i + 1).equals(h.get(i) + "_lo") && h.get(i + 2).equals(h.get(i) + "_hi");
+  }
+
+  private static String end(String csv) {
+    return csv.isEmpty() ? "?" : Format.number(Double.parseDouble(csv));
   }
 
   static String wall(Double seconds) {

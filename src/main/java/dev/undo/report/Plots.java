@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.NavigableMap;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.function.Function;
 import java.util.function.ToDoubleFunction;
 import javax.imageio.ImageIO;
 import org.knowm.xchart.AnnotationText;
@@ -31,10 +32,11 @@ import org.knowm.xchart.XYSeries;
 import org.knowm.xchart.XYSeries.XYSeriesRenderStyle;
 import org.knowm.xchart.internal.chartpart.Chart;
 import org.knowm.xchart.style.Styler;
+import org.knowm.xchart.style.lines.SeriesLines;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 
 /**
- * The report's figures, one family per question of PAPER.md: does a model relearn (worst-case curves, claims
+ * The report's figures, one family per question of docs/PROTOCOL.md: does a model relearn (worst-case curves, claims
  * C1/C2), what α buys (C3), where UNDO sits on the retain/forget trade-off (C4), and what each model costs (C5).
  *
  * <p>Every figure shows cell means: one line or point per (kind, method, α), averaged over seeds, so a multi-seed
@@ -122,96 +124,163 @@ final class Plots {
         png(chart));
   }
 
+  /**
+   * One line per cell (its mean worst case) with a translucent band between the mean lower and upper interval ends,
+   * in the line's colour.
+   */
   private static XYChart curves(Relearning r, List<Model> models, String title) {
-    XYChart chart = xy(title, "relearning steps", r.setting.forgetMetric() + " (worst case)");
+    XYChart chart = xy(title, "relearning steps", r.setting.forgetMetric() + " (worst case, 95% band)");
     int series = 0;
     for (Map.Entry<String, List<Model>> cell : r.cells(models, false).entrySet()) {
-      NavigableMap<Long, Double> mean = Relearning.meanWorstCase(cell.getValue());
+      NavigableMap<Long, double[]> mean = Relearning.meanWorstCase(cell.getValue());
       if (mean.isEmpty()) {
         continue;
       }
+      Color color = PALETTE[series % PALETTE.length];
       double[] x = mean.keySet().stream().mapToDouble(Long::doubleValue).toArray();
-      double[] y = mean.values().stream().mapToDouble(Double::doubleValue).toArray();
+      double[] y = mean.values().stream().mapToDouble(v -> v[0]).toArray();
+      double[] lo = mean.values().stream().mapToDouble(v -> v[1]).toArray();
+      double[] hi = mean.values().stream().mapToDouble(v -> v[2]).toArray();
+      band(chart, cell.getKey(), x, lo, hi, color);
       XYSeries s = chart.addSeries(withSeeds(cell), x, y);
       s.setMarker(x.length > 30 ? SeriesMarkers.NONE : SeriesMarkers.CIRCLE);
+      s.setLineColor(color);
+      s.setMarkerColor(color);
       series++;
     }
     return series == 0 ? null : chart;
+  }
+
+  /** A filled polygon from (x, hi) forward and (x, lo) back, outside the legend; nothing if an end is unbounded. */
+  static void band(XYChart chart, String name, double[] x, double[] lo, double[] hi, Color color) {
+    int n = x.length;
+    double[] px = new double[2 * n];
+    double[] py = new double[2 * n];
+    for (int i = 0; i < n; i++) {
+      if (!Double.isFinite(lo[i]) || !Double.isFinite(hi[i])) {
+        return;
+      }
+      px[i] = x[i];
+      py[i] = hi[i];
+      px[2 * n - 1 - i] = x[i];
+      py[2 * n - 1 - i] = lo[i];
+    }
+    XYSeries b = chart.addSeries(name + " (band)", px, py);
+    b.setXYSeriesRenderStyle(XYSeriesRenderStyle.PolygonArea);
+    b.setMarker(SeriesMarkers.NONE);
+    b.setLineStyle(SeriesLines.NONE);
+    b.setFillColor(new Color(color.getRed(), color.getGreen(), color.getBlue(), 45));
+    b.setShowInLegend(false);
+  }
+
+  /** A vertical (or horizontal) interval bar from {@code (x0, y0)} to {@code (x1, y1)}, outside the legend. */
+  static void bar(XYChart chart, String name, double x0, double y0, double x1, double y1, Color color) {
+    if (!Double.isFinite(x0) || !Double.isFinite(y0) || !Double.isFinite(x1) || !Double.isFinite(y1)) {
+      return;
+    }
+    XYSeries b = chart.addSeries(name, new double[] {x0, x1}, new double[] {y0, y1});
+    b.setXYSeriesRenderStyle(XYSeriesRenderStyle.Line);
+    b.setMarker(SeriesMarkers.NONE);
+    b.setLineColor(color);
+    b.setLineWidth(1.2f);
+    b.setShowInLegend(false);
   }
 
   // ---- α trade-off --------------------------------------------------------------------------------------------
 
   static Figure alpha(Relearning r) {
     Long step = r.lastStep();
-    List<Model> undo = r.of(Kind.UNDO);
-    List<Model> distilled = r.of(Kind.UNLEARN_DISTILL);
-    if (undo.isEmpty() && distilled.isEmpty()) {
+    if (r.of(Kind.UNDO).isEmpty() && r.of(Kind.UNLEARN_DISTILL).isEmpty()) {
       return null;
     }
-    // Both panels draw the same series in the same order (so the same colours); only the right one has the legend.
+    // Both panels draw each method in the same colour; only the right one has the legend.
     XYChart cost = xy(r.setting.name() + ": α vs added compute", "α (noise; Unlearn-and-Distill = 1)",
-        "added compute, % of filtered pretrain", LEFT_PANEL_WIDTH);
+        "% of filtered pretrain (solid: paper, dashed: FLOPs)", LEFT_PANEL_WIDTH);
     cost.getStyler().setLegendVisible(false);
     XYChart robust = xy(r.setting.name() + ": α vs robustness at step " + step,
-        "α (noise; Unlearn-and-Distill = 1)", "robustness = 1 - relearned fraction", RIGHT_PANEL_WIDTH);
+        "α (noise; Unlearn-and-Distill = 1)", "robustness = 1 - relearned fraction (95% bars)", RIGHT_PANEL_WIDTH);
     int points = 0;
-    for (String method : r.methods(Kind.UNDO)) {
-      List<Model> ms = undo.stream().filter(m -> method.equals(m.method()) && m.alpha() != null)
-          .sorted(Comparator.comparingDouble(Model::alpha)).toList();
-      points += alphaSeries(cost, "UNDO " + method, r, ms, r::addedComputePct, false);
+    List<String> methods = new ArrayList<>(r.methods(Kind.UNDO));
+    r.methods(Kind.UNLEARN_DISTILL).stream().filter(m -> !methods.contains(m)).forEach(methods::add);
+    for (int i = 0; i < methods.size(); i++) {
+      String method = methods.get(i);
+      Color color = PALETTE[i % PALETTE.length];
+      List<Model> ms = new ArrayList<>();
+      r.of(Kind.UNDO).stream().filter(m -> method.equals(m.method()) && m.alpha() != null).forEach(ms::add);
+      r.of(Kind.UNLEARN_DISTILL).stream().filter(m -> method.equals(m.method())).forEach(ms::add);
+      String name = (r.methods(Kind.UNDO).contains(method) ? "UNDO " : "unlearn+distill ") + method;
+      points += alphaSeries(cost, name + " (paper)", ms, m -> Stats.Value.exact(100 * ledger(m, true)), color,
+          false);
+      alphaSeries(cost, name + " (FLOPs)", ms, m -> Stats.Value.exact(100 * ledger(m, false)), color, true);
       if (step != null) {
-        points += alphaSeries(robust, "UNDO " + method, r, ms, m -> r.robustness(m, step), false);
-      }
-    }
-    for (String method : r.methods(Kind.UNLEARN_DISTILL)) {
-      List<Model> ms = distilled.stream().filter(m -> method.equals(m.method())).toList();
-      points += alphaSeries(cost, "unlearn+distill " + method, r, ms, r::addedComputePct, true);
-      if (step != null) {
-        points += alphaSeries(robust, "unlearn+distill " + method, r, ms, m -> r.robustness(m, step), true);
+        points += alphaSeries(robust, name, ms, m -> r.robustness(m, step), color, false);
       }
     }
     if (points == 0) {
       return null;
     }
     return new Figure("alpha_" + slug(r.setting.name()) + ".png",
-        "Claim C3: what the noise level α costs (left: compute added beyond the base pretrain, as % of the "
-            + "data-filtering pretrain) and buys (right: robustness at the last report step). Unlearn-and-Distill "
-            + "(distillation into a random init) is drawn at α = 1.",
+        "Claim C3: what the noise level α costs (left: compute added beyond the base pretrain as % of the "
+            + "data-filtering pretrain, on the paper's ledger of student tokens (solid) and on our FLOPs ledger "
+            + "(dashed)) and buys (right: robustness at the last report step with 95% interval bars). "
+            + "Unlearn-and-Distill (distillation into a random init) is α = 1.",
         pngRow(List.of(cost, robust)));
   }
 
-  /** Adds one series of per-α means; returns the number of points drawn (0 adds nothing). */
-  private static int alphaSeries(XYChart chart, String name, Relearning r, List<Model> ms, ToDoubleFunction<Model> y,
-      boolean asAlphaOne) {
-    TreeMap<Double, double[]> sums = new TreeMap<>(); // α → {sum, count}
+  /** A model's compute on the paper's ledger ({@code paper}) or the FLOPs ledger, as a fraction; NaN without. */
+  private static double ledger(Model m, boolean paper) {
+    if (m.ledger() == null) {
+      return Double.NaN;
+    }
+    return paper ? m.ledger().paperFraction() : m.ledger().flopsFraction();
+  }
+
+  /**
+   * Adds one series of per-α means over seeds (Unlearn-and-Distill at α = 1) with interval bars from the mean
+   * interval ends; returns the number of points drawn (0 adds nothing).
+   */
+  private static int alphaSeries(XYChart chart, String name, List<Model> ms, Function<Model, Stats.Value> y,
+      Color color, boolean dashed) {
+    TreeMap<Double, double[]> sums = new TreeMap<>(); // α → {sum, sum lo, sum hi, count}
     for (Model m : ms) {
-      double v = y.applyAsDouble(m);
-      double a = asAlphaOne ? 1.0 : m.alpha();
-      if (Double.isFinite(v)) {
-        double[] s = sums.computeIfAbsent(a, k -> new double[2]);
-        s[0] += v;
-        s[1]++;
+      Stats.Value v = y.apply(m);
+      double a = m.kind() == Kind.UNLEARN_DISTILL ? 1.0 : m.alpha();
+      if (v.finite()) {
+        double[] s = sums.computeIfAbsent(a, k -> new double[4]);
+        s[0] += v.v();
+        s[1] += v.lo();
+        s[2] += v.hi();
+        s[3]++;
       }
     }
     if (sums.isEmpty()) {
       return 0;
     }
     double[] xs = sums.keySet().stream().mapToDouble(Double::doubleValue).toArray();
-    double[] ys = sums.values().stream().mapToDouble(s -> s[0] / s[1]).toArray();
+    double[] ys = sums.values().stream().mapToDouble(s -> s[0] / s[3]).toArray();
     XYSeries s = chart.addSeries(name, xs, ys);
-    if (asAlphaOne) {
-      s.setXYSeriesRenderStyle(XYSeriesRenderStyle.Scatter);
-      s.setMarker(SeriesMarkers.DIAMOND);
-    } else {
-      s.setMarker(SeriesMarkers.CIRCLE);
+    s.setMarker(SeriesMarkers.CIRCLE);
+    s.setLineColor(color);
+    s.setMarkerColor(color);
+    if (dashed) {
+      s.setLineStyle(SeriesLines.DASH_DASH);
+      s.setMarker(SeriesMarkers.NONE);
+    }
+    int i = 0;
+    for (Map.Entry<Double, double[]> e : sums.entrySet()) {
+      double[] v = e.getValue();
+      if (v[1] != v[2]) {
+        bar(chart, name + " (bar " + i++ + ")", e.getKey(), v[1] / v[3], e.getKey(), v[2] / v[3], color);
+      }
     }
     return xs.length;
   }
 
   // ---- Pareto trade-off ---------------------------------------------------------------------------------------
 
-  /** One drawn point: a cell's mean retain and worst-case forget. */
-  private record Point(String label, Kind kind, double retain, double forget) {}
+  /** One drawn point: a cell's mean retain and worst-case forget, and the means of their interval ends. */
+  private record Point(String label, Kind kind, double retain, double forget, double retainLo, double retainHi,
+      double forgetLo, double forgetHi) {}
 
   static Figure pareto(Relearning r, long step) {
     Setting s = r.setting;
@@ -223,10 +292,13 @@ final class Plots {
     }
     List<Point> points = new ArrayList<>();
     for (Map.Entry<String, List<Model>> cell : r.cells(ms, true).entrySet()) {
-      double retain = mean(cell.getValue(), m -> m.metric(s.retainMetric()));
-      double forget = mean(cell.getValue(), m -> r.forget(m, step));
+      List<Model> c = cell.getValue();
+      double retain = mean(c, m -> m.value(s.retainMetric()).v());
+      double forget = mean(c, m -> r.forget(m, step).v());
       if (Double.isFinite(retain) && Double.isFinite(forget)) {
-        points.add(new Point(cell.getKey(), cell.getValue().get(0).kind(), retain, forget));
+        points.add(new Point(cell.getKey(), c.get(0).kind(), retain, forget,
+            mean(c, m -> m.value(s.retainMetric()).lo()), mean(c, m -> m.value(s.retainMetric()).hi()),
+            mean(c, m -> r.forget(m, step).lo()), mean(c, m -> r.forget(m, step).hi())));
       }
     }
     if (points.isEmpty()) {
@@ -238,11 +310,18 @@ final class Plots {
             + " = more forgotten)");
     chart.getStyler().setDefaultSeriesRenderStyle(XYSeriesRenderStyle.Scatter);
     chart.getStyler().setMarkerSize(9);
+    int colour = 0;
     for (Kind k : Kind.values()) {
       List<Point> ps = points.stream().filter(p -> p.kind() == k).toList();
       if (!ps.isEmpty()) {
-        chart.addSeries(kindName(k), ps.stream().mapToDouble(Point::retain).toArray(),
+        Color color = PALETTE[colour++ % PALETTE.length];
+        XYSeries ks = chart.addSeries(kindName(k), ps.stream().mapToDouble(Point::retain).toArray(),
             ps.stream().mapToDouble(Point::forget).toArray());
+        ks.setMarkerColor(color);
+        for (Point p : ps) {
+          bar(chart, p.label() + " (retain bar)", p.retainLo(), p.forget(), p.retainHi(), p.forget(), color);
+          bar(chart, p.label() + " (forget bar)", p.retain(), p.forgetLo(), p.retain(), p.forgetHi(), color);
+        }
       }
     }
     // The frontier is over the unlearning models only, as in claim C4; base and filtered are reference points.
@@ -261,7 +340,7 @@ final class Plots {
     }
     return new Figure("pareto_" + slug(s.name()) + "_" + step + ".png",
         "Claim C4 after " + step + " relearning steps: retain metric vs worst-case forget metric for every model "
-            + "(means over seeds); the black line joins the non-dominated unlearning models (Unlearn, "
+            + "(means over seeds, 95% interval bars on both axes); the black line joins the non-dominated unlearning models (Unlearn, "
             + "Unlearn-and-Distill, UNDO), each labelled.",
         png(chart));
   }
@@ -300,12 +379,15 @@ final class Plots {
 
   static Figure compute(Relearning r) {
     List<String> labels = new ArrayList<>();
-    List<Double> pct = new ArrayList<>();
+    List<Double> paper = new ArrayList<>();
+    List<Double> flops = new ArrayList<>();
     for (Map.Entry<String, List<Model>> cell : r.cells(r.setting.models(), true).entrySet()) {
-      double v = mean(cell.getValue(), r::addedComputePct);
-      if (Double.isFinite(v)) {
+      double p = mean(cell.getValue(), m -> 100 * ledger(m, true));
+      double f = mean(cell.getValue(), m -> 100 * ledger(m, false));
+      if (cell.getValue().get(0).kind() != Kind.FILTERED && (Double.isFinite(p) || Double.isFinite(f))) {
         labels.add(cell.getKey());
-        pct.add(v);
+        paper.add(Double.isFinite(p) ? p : 0);
+        flops.add(Double.isFinite(f) ? f : 0);
       }
     }
     if (labels.isEmpty()) {
@@ -313,15 +395,18 @@ final class Plots {
     }
     CategoryChart chart = new CategoryChartBuilder().width(WIDTH).height(HEIGHT)
         .title(r.setting.name() + ": compute added beyond the base pretrain").xAxisTitle("model")
-        .yAxisTitle("% of filtered pretrain compute").build();
+        .yAxisTitle("% of filtered pretrain").build();
     style(chart.getStyler());
-    chart.getStyler().setLegendVisible(false);
+    chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
     chart.getStyler().setXAxisLabelRotation(60);
     chart.getStyler().setAxisTickLabelsFont(new Font(Font.SANS_SERIF, Font.PLAIN, 10));
-    chart.addSeries("added compute", labels, pct);
+    chart.addSeries("paper ledger (student tokens)", labels, paper);
+    chart.addSeries("FLOPs ledger (student + teacher + chosen unlearning run)", labels, flops);
     return new Figure("compute_" + slug(r.setting.name()) + ".png",
-        "Compute each model needs beyond the base pretrain (FLOPs: training, teacher forwards, evaluation), as a "
-            + "percentage of the data-filtering pretrain (PAPER.md §Compute).",
+        "Claim C5's two ledgers per model, as % of the data-filtering pretrain: the paper's (distillation student "
+            + "steps x tokens over the filtered pretrain's tokens) and ours in FLOPs (student training, teacher "
+            + "forward passes and the chosen unlearning run; the rest of the LR sweep and all evaluations are not "
+            + "charged and are listed in claims.json). The data-filtered model is the unit (100%).",
         png(chart));
   }
 

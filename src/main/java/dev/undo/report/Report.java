@@ -9,6 +9,7 @@ import dev.undo.report.Plots.Figure;
 import dev.undo.report.RunData.Run;
 import dev.undo.report.RunData.Setting;
 import dev.undo.report.Tables.Table;
+import dev.undo.run.Manifest;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -54,14 +55,14 @@ public final class Report {
     for (Setting s : run.settings()) {
       Relearning r = new Relearning(s);
       List<Figure> figures = new ArrayList<>(Plots.forSetting(r));
-      Figure curves = TrainingCurves.pretrain(runDir, s.name());
+      Figure curves = TrainingCurves.pretrain(runDir, s);
       if (curves != null) {
         figures.add(0, curves);
       }
       for (Figure f : figures) {
         plots.add(writeAtomic(dir.resolve(f.file()), f.png()));
       }
-      List<Table> ts = List.of(Tables.models(r), Tables.worstCase(r));
+      List<Table> ts = List.of(Tables.models(r), Tables.metrics(r), Tables.worstCase(r));
       for (Table t : ts) {
         tables.add(writeAtomic(dir.resolve(t.file()), t.csv().getBytes(StandardCharsets.UTF_8)));
       }
@@ -74,9 +75,16 @@ public final class Report {
     return new Summary(dir, index, claimsJson, List.copyOf(plots), List.copyOf(tables), claims, run.notes());
   }
 
-  /** {"claims": [{id, statement, verdict, numbers}...], "wall_seconds": …, "preset": …}, in that order. */
+  /**
+   * {"evidence": …, ["notice": …,] "claims": [{id, statement, verdict, numbers}...], "wall_seconds": …,
+   * "preset": …}, in that order: whether the run counts as evidence comes first, and a smoke test says so in words.
+   */
   static byte[] claimsJson(Run run, List<Claim> claims) {
     ObjectNode root = MAPPER.createObjectNode();
+    root.put("evidence", run.evidence());
+    if (!run.evidence()) {
+      root.put("notice", Html.SMOKE);
+    }
     ArrayNode list = root.putArray("claims");
     for (Claim c : claims) {
       ObjectNode n = list.addObject();
@@ -85,11 +93,7 @@ public final class Report {
       n.put("verdict", c.verdict().wire());
       n.set("numbers", c.numbers());
     }
-    if (run.wallSeconds() == null) {
-      root.putNull("wall_seconds");
-    } else {
-      root.put("wall_seconds", run.wallSeconds());
-    }
+    Format.put(root, "wall_seconds", run.wallSeconds());
     root.put("preset", run.preset());
     try {
       return (MAPPER.writeValueAsString(root) + "\n").getBytes(StandardCharsets.UTF_8);
@@ -98,11 +102,40 @@ public final class Report {
     }
   }
 
-  private static String describe(Setting s, Relearning r) {
-    return "Forget metric " + s.forgetMetric() + " (" + (s.higherIsMoreForgotten() ? "higher" : "lower")
+  /**
+   * The setting's header: metrics and directions, which cells the arithmetic summaries use, the attack every model
+   * faces, and where the data-filtered model starts to relearn (docs/PROTOCOL.md §Pipeline 5: the attack must be
+   * long enough for that).
+   */
+  static List<String> describe(Setting s, Relearning r) {
+    List<String> out = new ArrayList<>();
+    out.add("Forget metric " + s.forgetMetric() + " (" + (s.higherIsMoreForgotten() ? "higher" : "lower")
         + " = more forgotten); retain metric " + s.retainMetric() + " (" + (s.retainHigherIsBetter() ? "higher"
         : "lower") + " is better); " + s.models().size() + " models; report steps "
-        + (r.steps.isEmpty() ? "none attacked" : r.steps.toString()) + ".";
+        + (r.steps.isEmpty() ? "none attacked" : r.steps.toString()) + ".");
+    if (!s.summaryCells().isEmpty()) {
+      out.add("Summaries: " + s.retainMetric() + " and " + s.forgetMetric() + " pool the items of the cells the base "
+          + "model reaches at least cell_floor = " + Format.number(s.entry().cellFloor()) + " in: "
+          + String.join(", ", s.summaryCells()) + ". Every cell is in metrics_" + Plots.slug(s.name()) + ".csv.");
+    }
+    Manifest.AttackEntry a = s.attack();
+    out.add("Attack (every model): learning rates " + a.lrs() + ", data " + a.data() + ", seeds " + a.seeds() + ", "
+        + a.steps() + " steps, evaluated every " + a.evalEvery() + ", gradient clipping "
+        + (a.gradClip() > 0 ? Format.number(a.gradClip()) : "none") + ", "
+        + (a.evalItems() > 0 ? a.evalItems() + " forget items" : a.evalWindows() + " held-out windows")
+        + " per evaluation; the worst case is the adversary's best over all of them up to each step.");
+    List<String> where = new ArrayList<>();
+    for (RunData.Model f : r.of(RunData.Kind.FILTERED)) {
+      Long from = Relearning.relearnsFrom(f, s.higherIsMoreForgotten());
+      where.add((r.seeds().size() > 1 ? "seed " + f.seed() + ": " : "") + (from == null
+          ? "not within the " + a.steps() + " attack steps (the attack may be too short to show relearning)"
+          : "from step " + from + " (its worst case leaves its own step-0 interval)"));
+    }
+    if (!where.isEmpty()) {
+      out.add("Length: enough that the data-filtered model relearns part of the capability? It does " + String.join(
+          "; ", where) + ".");
+    }
+    return out;
   }
 
   /** Writes {@code bytes} to {@code file.tmp} in the same folder, then renames it over {@code file}. */

@@ -1,13 +1,16 @@
 package dev.undo.report;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.ToDoubleFunction;
 
-/** Means, Student-t confidence intervals and rank correlations for the claim checks. */
+/**
+ * The report's interval arithmetic: measured values with their 95% intervals, conservative propagation to derived
+ * quantities, summaries over seeds (Student-t), and the least-squares trend of claim C3.
+ */
 final class Stats {
   /** Two-sided confidence level of every interval in the report. */
   static final double CONFIDENCE = 0.95;
@@ -15,93 +18,184 @@ final class Stats {
   private Stats() {}
 
   /**
-   * A claim quantity measured once per seed. With two or more seeds, [lo, hi] is the t-interval of the mean at
-   * {@link #CONFIDENCE}; with one seed there is no interval and both bounds are the value itself, so a verdict
-   * that asks for "the interval's lower bound past the threshold" reduces to "the value past the threshold".
+   * A number with its interval [lo, hi] (lo ≤ v ≤ hi). A measured value takes its interval from the metric's
+   * {@code _lo}/{@code _hi} (Wilson for accuracies, bootstrap over held-out windows for CE); a count or a ledger
+   * entry is exact (lo = hi = v); an unknown interval is (−∞, +∞), which no verdict line can clear.
    */
-  record Estimate(Map<Long, Double> perSeed, int n, double mean, double lo, double hi) {
-    boolean hasInterval() {
-      return n >= 2;
+  record Value(double v, double lo, double hi) {
+    static final Value MISSING = new Value(Double.NaN, Double.NaN, Double.NaN);
+
+    /** A value with the interval given, or exact when an end is missing (a metric reported without one). */
+    static Value of(double v, double lo, double hi) {
+      if (!Double.isFinite(v)) {
+        return MISSING;
+      }
+      if (Double.isNaN(lo) || Double.isNaN(hi)) {
+        return exact(v);
+      }
+      return new Value(v, Math.min(lo, v), Math.max(hi, v));
     }
 
+    static Value exact(double v) {
+      return Double.isFinite(v) ? new Value(v, v, v) : MISSING;
+    }
+
+    boolean finite() {
+      return Double.isFinite(v);
+    }
+
+    /** 1 − this: robustness from a relearned fraction. */
+    Value oneMinus() {
+      return finite() ? new Value(1 - v, 1 - hi, 1 - lo) : MISSING;
+    }
+
+    /** this − o for independent quantities: [lo − o.hi, hi − o.lo]. */
+    Value minus(Value o) {
+      return finite() && o.finite() ? new Value(v - o.v, lo - o.hi, hi - o.lo) : MISSING;
+    }
+  }
+
+  /**
+   * A derived quantity f(x₁…x_k) with a conservative interval: f at every corner of the box of the inputs'
+   * intervals, min and max taken. This is exact for a function monotone in each input when the others are fixed
+   * (a difference, a ratio whose denominator keeps its sign, the relearned fraction), so for a difference of two
+   * independent values it is [lo₁ − hi₂, hi₁ − lo₂]; an input shared by two terms (a reference model) counts once.
+   * A corner where f is undefined (a denominator that may change sign) makes the interval unbounded.
+   */
+  static Value corners(ToDoubleFunction<double[]> f, Value... xs) {
+    double[] point = new double[xs.length];
+    for (int i = 0; i < xs.length; i++) {
+      if (!xs[i].finite()) {
+        return Value.MISSING;
+      }
+      point[i] = xs[i].v();
+    }
+    double v = f.applyAsDouble(point);
+    if (!Double.isFinite(v)) {
+      return Value.MISSING;
+    }
+    double lo = v;
+    double hi = v;
+    double[] x = new double[xs.length];
+    for (int mask = 0; mask < 1 << xs.length; mask++) {
+      for (int i = 0; i < xs.length; i++) {
+        x[i] = (mask >> i & 1) == 0 ? xs[i].lo() : xs[i].hi();
+      }
+      double c = f.applyAsDouble(x);
+      if (!Double.isFinite(c)) {
+        return new Value(v, Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY);
+      }
+      lo = Math.min(lo, c);
+      hi = Math.max(hi, c);
+    }
+    return new Value(v, lo, hi);
+  }
+
+  /**
+   * A claim quantity measured once per seed, each with its own interval. One seed: the seed's interval. Several:
+   * the hull of the 95% t-interval of the per-seed values (seed-to-seed spread) and the mean of the per-seed
+   * intervals (what one evaluation could be off by), so neither few seeds nor few evaluation items can make a
+   * verdict look surer than it is.
+   */
+  record Estimate(Map<Long, Value> perSeed, int n, double mean, double lo, double hi) {
     boolean empty() {
       return n == 0;
     }
   }
 
-  /** Non-finite per-seed values (a seed missing a model or an attack) are left out, and listed as such. */
-  static Estimate estimate(Map<Long, Double> perSeed) {
-    List<Double> xs = new ArrayList<>();
-    for (double v : perSeed.values()) {
-      if (Double.isFinite(v)) {
+  /** Seeds whose value is missing (a model or an attack absent) are left out, and listed as such. */
+  static Estimate estimate(Map<Long, Value> perSeed) {
+    List<Value> xs = new ArrayList<>();
+    for (Value v : perSeed.values()) {
+      if (v.finite()) {
         xs.add(v);
       }
     }
     int n = xs.size();
-    Map<Long, Double> copy = Collections.unmodifiableMap(new LinkedHashMap<>(perSeed));
+    Map<Long, Value> copy = Collections.unmodifiableMap(new LinkedHashMap<>(perSeed));
     if (n == 0) {
       return new Estimate(copy, 0, Double.NaN, Double.NaN, Double.NaN);
     }
-    double mean = xs.stream().mapToDouble(Double::doubleValue).sum() / n;
     if (n == 1) {
-      return new Estimate(copy, 1, mean, mean, mean);
+      Value only = xs.get(0);
+      return new Estimate(copy, 1, only.v(), only.lo(), only.hi());
+    }
+    double mean = 0;
+    double meanLo = 0;
+    double meanHi = 0;
+    for (Value x : xs) {
+      mean += x.v() / n;
+      meanLo += x.lo() / n;
+      meanHi += x.hi() / n;
     }
     double ss = 0;
-    for (double x : xs) {
-      ss += (x - mean) * (x - mean);
+    for (Value x : xs) {
+      ss += (x.v() - mean) * (x.v() - mean);
     }
     double half = tQuantile(0.5 + CONFIDENCE / 2, n - 1) * Math.sqrt(ss / (n - 1) / n);
-    return new Estimate(copy, n, mean, mean - half, mean + half);
-  }
-
-  /** Spearman's rank correlation: Pearson's on average ranks (ties share their mean rank). */
-  static double spearman(double[] x, double[] y) {
-    return pearson(ranks(x), ranks(y));
+    return new Estimate(copy, n, mean, Math.min(mean - half, meanLo), Math.max(mean + half, meanHi));
   }
 
   /**
-   * Pearson's correlation. A constant series has no variance and so no direction; it is scored 0, "does not grow
-   * with the other", which is what a constant compute over α means for claim C3.
+   * A least-squares line y = intercept + slope·x with a 95% interval for the slope, R², and the share of pairs
+   * (x_i < x_j) in which y grows ({@code monotone}; ties in y count half).
+   *
+   * <p>The slope's interval is the hull of two: the t-interval from the residuals (n − 2 degrees of freedom: how
+   * far the points are from a line), and the range of the slope when every y moves anywhere within its own interval
+   * (the slope is Σ w_i·y_i with w_i = (x_i − x̄)/Sxx, so its range is Σ min/max(w_i·lo_i, w_i·hi_i)).
    */
-  static double pearson(double[] x, double[] y) {
-    if (x.length != y.length || x.length < 2) {
-      throw new IllegalArgumentException("need two series of equal length >= 2");
-    }
-    double mx = Arrays.stream(x).average().orElseThrow();
-    double my = Arrays.stream(y).average().orElseThrow();
-    double sxy = 0;
-    double sxx = 0;
-    double syy = 0;
-    for (int i = 0; i < x.length; i++) {
-      sxy += (x[i] - mx) * (y[i] - my);
-      sxx += (x[i] - mx) * (x[i] - mx);
-      syy += (y[i] - my) * (y[i] - my);
-    }
-    if (sxx == 0 || syy == 0) {
-      return 0;
-    }
-    return sxy / Math.sqrt(sxx * syy);
-  }
+  record Fit(int n, double slope, double slopeLo, double slopeHi, double intercept, double r2, double monotone) {}
 
-  static double[] ranks(double[] v) {
-    Integer[] idx = new Integer[v.length];
-    for (int i = 0; i < v.length; i++) {
-      idx[i] = i;
+  static Fit fit(double[] x, Value[] y) {
+    int n = x.length;
+    if (n != y.length || n < 3) {
+      throw new IllegalArgumentException("a fit needs >= 3 points with one y per x, got " + n + " and " + y.length);
     }
-    Arrays.sort(idx, (a, b) -> Double.compare(v[a], v[b]));
-    double[] r = new double[v.length];
-    for (int i = 0; i < v.length; ) {
-      int j = i;
-      while (j + 1 < v.length && v[idx[j + 1]] == v[idx[i]]) {
-        j++;
-      }
-      double mean = (i + j) / 2.0 + 1;
-      for (int k = i; k <= j; k++) {
-        r[idx[k]] = mean;
-      }
-      i = j + 1;
+    double mx = 0;
+    double my = 0;
+    for (int i = 0; i < n; i++) {
+      mx += x[i] / n;
+      my += y[i].v() / n;
     }
-    return r;
+    double sxx = 0;
+    double sxy = 0;
+    double syy = 0;
+    for (int i = 0; i < n; i++) {
+      sxx += (x[i] - mx) * (x[i] - mx);
+      sxy += (x[i] - mx) * (y[i].v() - my);
+      syy += (y[i].v() - my) * (y[i].v() - my);
+    }
+    if (sxx == 0) {
+      throw new IllegalArgumentException("a fit needs at least two distinct x values");
+    }
+    double slope = sxy / sxx;
+    double intercept = my - slope * mx;
+    double ssr = 0;
+    for (int i = 0; i < n; i++) {
+      double r = y[i].v() - intercept - slope * x[i];
+      ssr += r * r;
+    }
+    double half = tQuantile(0.5 + CONFIDENCE / 2, n - 2) * Math.sqrt(ssr / (n - 2) / sxx);
+    double measLo = 0;
+    double measHi = 0;
+    for (int i = 0; i < n; i++) {
+      double w = (x[i] - mx) / sxx;
+      measLo += Math.min(w * y[i].lo(), w * y[i].hi());
+      measHi += Math.max(w * y[i].lo(), w * y[i].hi());
+    }
+    double r2 = syy == 0 ? Double.NaN : 1 - ssr / syy;
+    double pairs = 0;
+    double up = 0;
+    for (int i = 0; i < n; i++) {
+      for (int j = 0; j < n; j++) {
+        if (x[i] < x[j]) {
+          pairs++;
+          up += y[j].v() > y[i].v() ? 1 : y[j].v() == y[i].v() ? 0.5 : 0;
+        }
+      }
+    }
+    return new Fit(n, slope, Math.min(slope - half, measLo), Math.max(slope + half, measHi), intercept, r2,
+        pairs == 0 ? Double.NaN : up / pairs);
   }
 
   /** The p-quantile of Student's t with {@code df} degrees of freedom (p > 0.5), by bisection on the CDF. */

@@ -26,28 +26,30 @@ final class TrainingCurves {
   private TrainingCurves() {}
 
   /** The pretraining figure of a setting, or null when the run has no readable pretraining logs. */
-  static Figure pretrain(Path runDir, String setting) {
-    JsonNode manifest = read(runDir.resolve("manifest.json"));
-    JsonNode s = manifest.path("settings").path(setting);
-    boolean arith = s.path("forget_metric").asText().equals("forget_acc");
-    List<String> keys = arith ? List.of("retain_acc", "forget_acc") : List.of("eng_ce", "kor_ce");
+  static Figure pretrain(Path runDir, RunData.Setting s) {
+    List<String> keys = List.of(s.retainMetric(), s.forgetMetric());
+    // Accuracies are higher-is-better on the retain side; cross-entropies are not.
+    boolean arith = s.retainHigherIsBetter();
+    String setting = s.name();
     XYChart chart = new XYChartBuilder().width(800).height(500)
         .title(setting + ": pretraining (held-out evaluations)").xAxisTitle("step")
         .yAxisTitle(arith ? "accuracy" : "cross-entropy (nats/token)").build();
     int series = 0;
-    long firstSeed = -1;
-    for (JsonNode m : s.path("models")) {
-      String kind = m.path("kind").asText();
-      if (!kind.equals("base") && !kind.equals("filtered")) {
+    Long firstSeed = null;
+    for (RunData.Model m : s.models()) {
+      if (m.kind() != RunData.Kind.BASE && m.kind() != RunData.Kind.FILTERED) {
         continue;
       }
-      if (firstSeed == -1) {
-        firstSeed = m.path("seed").asLong();
+      if (firstSeed == null) {
+        firstSeed = m.seed();
       }
-      if (m.path("seed").asLong() != firstSeed) {
+      if (m.seed() != firstSeed) {
         continue; // one seed keeps the figure readable
       }
-      Path metrics = runDir.resolve(m.path("stage").asText()).resolve("metrics.jsonl");
+      if (m.entry().stage() == null) {
+        continue;
+      }
+      Path metrics = runDir.resolve(m.entry().stage()).resolve("metrics.jsonl");
       if (!Files.exists(metrics)) {
         continue;
       }
@@ -61,7 +63,7 @@ final class TrainingCurves {
           }
         }
         if (!x.isEmpty()) {
-          chart.addSeries(kind + " " + key, x, y).setMarker(SeriesMarkers.CIRCLE);
+          chart.addSeries(m.kind().wire + " " + key, x, y).setMarker(SeriesMarkers.CIRCLE);
           series++;
         }
       }
@@ -90,13 +92,5 @@ final class TrainingCurves {
       throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
     }
     return out;
-  }
-
-  private static JsonNode read(Path file) {
-    try {
-      return JSON.readTree(file.toFile());
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
-    }
   }
 }

@@ -1,4 +1,4 @@
 /**
- * The whole experiment as one resumable plan of stages (PAPER.md §Claims), writing the manifest the report reads.
+ * The whole experiment as one resumable plan of stages (docs/PROTOCOL.md §Claims), writing the manifest the report reads.
  */
 package dev.undo.reproduce;

@@ -1,13 +1,18 @@
 package dev.undo.run;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.DeserializationContext;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.exc.InvalidFormatException;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import com.fasterxml.jackson.databind.deser.std.StdDeserializer;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.module.SimpleModule;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
@@ -19,12 +24,16 @@ import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Collectors;
 
 /**
  * Presets are YAML trees layered onto {@code presets/defaults.yaml} (which names every key), then
  * {@code --set a.b.c=value} overrides, then bound to typed records. Unknown keys, missing keys and values of the
  * wrong type are errors that name the key, so a typo never silently runs the default.
+ *
+ * <p>Integers are strict: a fraction for an integer key ({@code steps=1.5}) is an error, not a silent truncation
+ * to 1; a float with an integral value ({@code 2.0}, {@code 1e4}, which YAML reads as floats) is accepted. Sizes
+ * that decide memory and time have upper bounds ({@link #LIMITS}, checked by {@link #resolve}), so a typo like
+ * {@code batch_size=32000} is a one-line error instead of an out-of-memory crash minutes later.
  */
 public final class ConfigLoader {
   public static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
@@ -32,7 +41,42 @@ public final class ConfigLoader {
       .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
       .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
       .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
-      .enable(DeserializationFeature.FAIL_ON_MISSING_CREATOR_PROPERTIES);
+      .enable(DeserializationFeature.FAIL_ON_MISSING_CREATOR_PROPERTIES)
+      .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
+      .registerModule(new SimpleModule("strict-integers")
+          .addDeserializer(int.class, new StrictInteger<>(int.class, Integer.MIN_VALUE, Integer.MAX_VALUE))
+          .addDeserializer(Integer.class, new StrictInteger<>(Integer.class, Integer.MIN_VALUE, Integer.MAX_VALUE))
+          .addDeserializer(long.class, new StrictInteger<>(long.class, Long.MIN_VALUE, Long.MAX_VALUE))
+          .addDeserializer(Long.class, new StrictInteger<>(Long.class, Long.MIN_VALUE, Long.MAX_VALUE)));
+
+  /** An inclusive range for a key; {@code why} ends the error message. */
+  public record Limit(long min, long max, String why) {}
+
+  /**
+   * Upper (and lower) bounds by leaf key name, wherever the key appears: what a CPU run of these models can hold
+   * in memory or finish, with room to spare. Larger values are almost certainly typos.
+   */
+  public static final Map<String, Limit> LIMITS = Map.ofEntries(
+      Map.entry("batch_size", new Limit(1, 4096, "use grad_accum for larger effective batches")),
+      Map.entry("seq_len", new Limit(2, 8192, "longer sequences do not fit in memory")),
+      Map.entry("max_seq_len", new Limit(2, 8192, "longer sequences do not fit in memory")),
+      Map.entry("grad_accum", new Limit(1, 4096, "")),
+      Map.entry("steps", new Limit(0, 100_000_000, "")),
+      Map.entry("max_steps", new Limit(0, 100_000_000, "")),
+      Map.entry("warmup_steps", new Limit(0, 100_000_000, "")),
+      Map.entry("oracle_matching_steps", new Limit(0, 100_000_000, "")),
+      Map.entry("eval_every", new Limit(1, 100_000_000, "")),
+      Map.entry("checkpoint_every", new Limit(1, 100_000_000, "")),
+      Map.entry("n_per_cell", new Limit(1, 1_000_000, "")),
+      Map.entry("eval_problems_per_cell", new Limit(1, 1_000_000, "")),
+      Map.entry("ce_sequences", new Limit(1, 1_000_000, "")),
+      Map.entry("threads", new Limit(0, 1024, "")),
+      Map.entry("workers", new Limit(0, 1024, "")),
+      Map.entry("hidden_size", new Limit(0, 65536, "")),
+      Map.entry("num_layers", new Limit(0, 1024, "")),
+      Map.entry("num_heads", new Limit(0, 1024, "")),
+      Map.entry("intermediate_size", new Limit(0, 262144, "")),
+      Map.entry("lora_rank", new Limit(0, 4096, "")));
 
   private ConfigLoader() {}
 
@@ -75,7 +119,61 @@ public final class ConfigLoader {
     for (Map.Entry<String, String> e : overrides.entrySet()) {
       set(tree, e.getKey(), e.getValue());
     }
+    checkBounds(tree, "");
     return tree;
+  }
+
+  /**
+   * Checks every number under a key named in {@link #LIMITS}, anywhere in {@code tree} ({@code where} is the dotted
+   * path of {@code tree}, "" at the top). Values of the wrong type are left to {@link #bind}.
+   *
+   * @throws IllegalArgumentException "config key 'a.b.batch_size': 100000 is above the limit 4096 (…)"
+   */
+  public static void checkBounds(JsonNode tree, String where) {
+    for (Iterator<Map.Entry<String, JsonNode>> it = tree.fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> e = it.next();
+      String key = where.isEmpty() ? e.getKey() : where + "." + e.getKey();
+      JsonNode v = e.getValue();
+      if (v.isObject()) {
+        checkBounds(v, key);
+        continue;
+      }
+      Limit limit = LIMITS.get(e.getKey());
+      if (limit == null || !v.isNumber()) {
+        continue;
+      }
+      if (!v.isIntegralNumber() && v.asDouble() != Math.rint(v.asDouble())) {
+        throw new IllegalArgumentException("config key '" + key + "': " + v.asText() + " is not an integer");
+      }
+      // Compared as doubles so that a huge value (1e30) is reported as written, not saturated to a long.
+      double d = v.asDouble();
+      if (d < limit.min() || d > limit.max()) {
+        throw new IllegalArgumentException(outOfRange("config key '" + key + "'", v.asText(), d < limit.min(), limit));
+      }
+    }
+  }
+
+  /**
+   * A bounds check for one value with a message naming it, for config keys checked elsewhere and for CLI options
+   * ({@code name} is e.g. {@code "--batch-size"} or {@code "config key 'x.y'"}).
+   *
+   * @throws IllegalArgumentException "--batch-size: 0 is below the minimum 1"
+   */
+  public static long checkRange(String name, long value, long min, long max) {
+    return checkRange(name, value, new Limit(min, max, ""));
+  }
+
+  private static long checkRange(String name, long value, Limit limit) {
+    if (value < limit.min() || value > limit.max()) {
+      throw new IllegalArgumentException(outOfRange(name, Long.toString(value), value < limit.min(), limit));
+    }
+    return value;
+  }
+
+  private static String outOfRange(String name, String value, boolean below, Limit limit) {
+    String why = limit.why().isEmpty() ? "" : " (" + limit.why() + ")";
+    return name + ": " + value + (below ? " is below the minimum " + limit.min() : " is above the limit " + limit.max())
+        + why;
   }
 
   /** Sets one dotted key; the key must already exist (every legal key is in defaults.yaml). */
@@ -128,6 +226,8 @@ public final class ConfigLoader {
   public static <T> T bind(JsonNode tree, Class<T> type, String where) {
     try {
       return BINDER.treeToValue(tree, type);
+    } catch (NotAnInteger e) {
+      throw new IllegalArgumentException("config key '" + path(where, e) + "': " + e.getOriginalMessage());
     } catch (UnrecognizedPropertyException e) {
       throw new IllegalArgumentException("unknown config key '" + path(where, e) + "'");
     } catch (InvalidFormatException e) {
@@ -144,6 +244,58 @@ public final class ConfigLoader {
     }
   }
 
+  /** Thrown by {@link StrictInteger}: the message is the complete reason ("1.5 is not an integer"). */
+  static final class NotAnInteger extends InvalidFormatException {
+    NotAnInteger(JsonParser p, String msg, Object value, Class<?> target) {
+      super(p, msg, value, target);
+    }
+  }
+
+  /**
+   * Integers for the binder: JSON integers in range, and floats with an integral value; a fraction, an
+   * out-of-range number or a string is an error (Jackson's default truncates 1.5 to 1 and parses "12").
+   */
+  static final class StrictInteger<T> extends StdDeserializer<T> {
+    private final long min;
+    private final long max;
+
+    StrictInteger(Class<T> type, long min, long max) {
+      super(type);
+      this.min = min;
+      this.max = max;
+    }
+
+    @Override
+    public T deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
+      JsonToken t = p.currentToken();
+      long v;
+      if (t == JsonToken.VALUE_NUMBER_INT) {
+        java.math.BigInteger b = p.getBigIntegerValue();
+        if (b.compareTo(java.math.BigInteger.valueOf(min)) < 0 || b.compareTo(java.math.BigInteger.valueOf(max)) > 0) {
+          throw new NotAnInteger(p, b + " is out of range (" + min + " to " + max + ")", b, handledType());
+        }
+        v = b.longValue();
+      } else if (t == JsonToken.VALUE_NUMBER_FLOAT) {
+        double d = p.getDoubleValue();
+        String text = p.getText();
+        if (!Double.isFinite(d) || d != Math.rint(d)) {
+          throw new NotAnInteger(p, text + " is not an integer", d, handledType());
+        }
+        if (d < min || d > max) {
+          throw new NotAnInteger(p, text + " is out of range (" + min + " to " + max + ")", d, handledType());
+        }
+        v = (long) d;
+      } else {
+        String text = t == JsonToken.VALUE_STRING ? "\"" + p.getText() + "\"" : p.getText();
+        throw new NotAnInteger(p, text + " is not an integer", p.getText(), handledType());
+      }
+      Class<?> c = handledType();
+      @SuppressWarnings("unchecked")
+      T out = (T) (c == int.class || c == Integer.class ? (Object) Integer.valueOf((int) v) : (Object) Long.valueOf(v));
+      return out;
+    }
+  }
+
   private static String rootMessage(Throwable t) {
     while (t.getCause() != null) {
       t = t.getCause();
@@ -152,10 +304,15 @@ public final class ConfigLoader {
   }
 
   private static String path(String where, MismatchedInputException e) {
-    String p = e.getPath().stream()
-        .map(r -> r.getFieldName() != null ? r.getFieldName() : "[" + r.getIndex() + "]")
-        .collect(Collectors.joining("."));
-    return where.isEmpty() ? p : where + "." + p;
+    StringBuilder p = new StringBuilder(where);
+    for (var r : e.getPath()) {
+      if (r.getFieldName() != null) {
+        p.append(p.length() == 0 ? "" : ".").append(r.getFieldName());
+      } else {
+        p.append('[').append(r.getIndex()).append(']');
+      }
+    }
+    return p.toString();
   }
 
   private static String fieldNames(JsonNode n) {

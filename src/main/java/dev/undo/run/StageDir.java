@@ -7,7 +7,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 
 /**
- * One stage's folder (STYLE.md run-directory layout): {@code config.json} (resolved config), {@code metrics.jsonl},
+ * One stage's folder (docs/DESIGN.md, "Stages are folders"): {@code config.json} (resolved config), {@code metrics.jsonl},
  * {@code checkpoint/}, and {@code DONE}, written last and atomically. A stage whose DONE exists is finished and
  * is skipped on rerun; one without DONE resumes from its checkpoint.
  */

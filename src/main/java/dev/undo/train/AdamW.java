@@ -54,6 +54,7 @@ public final class AdamW implements Optimizer {
     return trainable;
   }
 
+  /** Updates taken so far (the bias correction's step; moves with the state between single and ensemble runs). */
   public long stepCount() {
     return step;
   }

@@ -17,7 +17,7 @@ import java.util.Map;
  * checkpoints and stop rules are {@link Listener}s, as in DJL, so the loop stays short.
  *
  * <p>Each step runs inside an {@link NDScope} that frees every temporary the step made: without it, native memory
- * grows by the activations of every step (DJL-NOTES trap 2).
+ * grows by the activations of every step (docs/ENGINE-NOTES.md trap 2).
  */
 public final class Trainer {
 
@@ -105,22 +105,38 @@ public final class Trainer {
     return last;
   }
 
+  /**
+   * One optimizer step. The loss and the gradient's global norm are checked for finiteness before anything changes
+   * the weights (before SAM's perturbation and before the update), so a divergence leaves the weights and the
+   * optimizer state exactly as after the previous step and throws {@link DivergedException}.
+   */
   private StepResult step(long step, NDArray accumScale) {
     double lr = settings.schedule().at(step);
     Map<String, Double> terms = new LinkedHashMap<>();
     try (NDScope scope = new NDScope()) {
-      double lossSum = accumulate(step, accumScale, terms);
+      double loss = accumulate(step, accumScale, terms) / settings.gradAccum();
+      double norm;
       if (settings.samRho() > 0) {
-        sharpnessAwareGradient(step, accumScale);
+        double first = optimizer.clipGradients(params, 0);
+        requireFinite(step, loss, first, lr);
+        double perturbedLoss = sharpnessAwareGradient(step, accumScale, first) / settings.gradAccum();
+        norm = optimizer.clipGradients(params, settings.maxGradNorm());
+        requireFinite(step, perturbedLoss, norm, lr);
+      } else {
+        norm = optimizer.clipGradients(params, settings.maxGradNorm());
+        requireFinite(step, loss, norm, lr);
       }
-      double norm = optimizer.clipGradients(params, settings.maxGradNorm());
       optimizer.step(params, lr);
       optimizer.zeroGradients(params);
-      double loss = lossSum / settings.gradAccum();
-      if (!Double.isFinite(loss)) {
-        throw new IllegalStateException("loss is " + loss + " at step " + step + " (diverged; lower the LR)");
-      }
       return new StepResult(step, lr, loss, norm, terms, settings.tokensPerMicro() * settings.gradAccum());
+    }
+  }
+
+  private void requireFinite(long step, double loss, double gradNorm, double lr) {
+    if (!Double.isFinite(loss) || !Double.isFinite(gradNorm)) {
+      // Leave no poisoned gradient behind for a caller that catches this and carries on.
+      optimizer.zeroGradients(params);
+      throw new DivergedException(step, loss, gradNorm, lr);
     }
   }
 
@@ -144,10 +160,10 @@ public final class Trainer {
   /**
    * SAM (Foret et al.): move to θ + ρ·g/‖g‖, take the gradient there on the same batch, come back to θ. The
    * optimizer then steps with the gradient of the perturbed point. Batches are a pure function of the step, so the
-   * second pass sees exactly the first pass's data.
+   * second pass sees exactly the first pass's data. {@code norm} is ‖g‖, already checked finite. Returns the summed
+   * loss at the perturbed point.
    */
-  private void sharpnessAwareGradient(long step, NDArray accumScale) {
-    double norm = optimizer.clipGradients(params, 0);
+  private double sharpnessAwareGradient(long step, NDArray accumScale, double norm) {
     float scale = (float) (settings.samRho() / (norm + 1e-12));
     Map<String, NDArray> eps = new LinkedHashMap<>();
     for (String n : optimizer.trainable()) {
@@ -156,9 +172,10 @@ public final class Trainer {
       eps.put(n, e);
     }
     optimizer.zeroGradients(params);
-    accumulate(step, accumScale, null);
+    double lossSum = accumulate(step, accumScale, null);
     for (Map.Entry<String, NDArray> e : eps.entrySet()) {
       params.get(e.getKey()).subi(e.getValue());
     }
+    return lossSum;
   }
 }

@@ -10,6 +10,7 @@ import dev.undo.run.Json;
 import dev.undo.run.MetricsLog;
 import dev.undo.run.StageDir;
 import java.nio.file.Files;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -27,10 +28,112 @@ import java.util.function.Supplier;
  */
 public final class TrainingRun {
 
-  /** Loop settings of a stage. {@code forwardTokensPerStep} counts extra forward-only work (a teacher). */
+  /**
+   * Loop settings of a stage; build with {@link #loop()}. {@code tokensPerMicro} is the tokens of one micro-batch
+   * (for the ledger and the progress display), {@code forwardTokensPerStep} extra forward-only work per step (a
+   * teacher), {@code samRho} > 0 makes every step sharpness-aware (two forward-backward passes).
+   */
   public record Spec(String task, long steps, int gradAccum, double gradClip, LrSchedule schedule, AdamW.Hyper hyper,
       long evalEvery, long checkpointEvery, long tokensPerMicro, long forwardTokensPerStep, int seqLen,
       boolean progress, double samRho) {}
+
+  /** A builder of {@link Spec}: required {@code steps, schedule, hyper, tokensPerMicro, seqLen}; the rest optional. */
+  public static Builder loop() {
+    return new Builder();
+  }
+
+  /** See {@link #loop()}. */
+  public static final class Builder {
+    private String task = "";
+    private long steps = -1;
+    private int gradAccum = 1;
+    private double gradClip;
+    private LrSchedule schedule;
+    private AdamW.Hyper hyper;
+    private long evalEvery = -1;
+    private long checkpointEvery = -1;
+    private long tokensPerMicro = -1;
+    private long forwardTokensPerStep;
+    private int seqLen = -1;
+    private boolean progress;
+    private double samRho;
+
+    public Builder name(String v) {
+      task = v;
+      return this;
+    }
+
+    public Builder steps(long v) {
+      steps = v;
+      return this;
+    }
+
+    public Builder gradAccum(int v) {
+      gradAccum = v;
+      return this;
+    }
+
+    /** Global-norm clipping bound; 0 = none. */
+    public Builder gradClip(double v) {
+      gradClip = v;
+      return this;
+    }
+
+    public Builder schedule(LrSchedule v) {
+      schedule = v;
+      return this;
+    }
+
+    public Builder optimizer(AdamW.Hyper v) {
+      hyper = v;
+      return this;
+    }
+
+    /** Evaluate after every {@code v} steps and at the end (default: only at the end). */
+    public Builder evalEvery(long v) {
+      evalEvery = v;
+      return this;
+    }
+
+    /** Checkpoint after every {@code v} steps and at the end (default: only at the end). */
+    public Builder checkpointEvery(long v) {
+      checkpointEvery = v;
+      return this;
+    }
+
+    /** Tokens one micro-batch trains on, and the sequence length they come in. */
+    public Builder batchTokens(long tokensPerMicroBatch, int seqLen) {
+      this.tokensPerMicro = tokensPerMicroBatch;
+      this.seqLen = seqLen;
+      return this;
+    }
+
+    /** Forward-only tokens per step beyond training (a teacher's pass), for the compute ledger. */
+    public Builder forwardTokensPerStep(long v) {
+      forwardTokensPerStep = v;
+      return this;
+    }
+
+    public Builder progress(boolean v) {
+      progress = v;
+      return this;
+    }
+
+    /** SAM's ρ; 0 = plain steps. */
+    public Builder sam(double rho) {
+      samRho = rho;
+      return this;
+    }
+
+    public Spec build() {
+      if (steps < 0 || schedule == null || hyper == null || tokensPerMicro < 0 || seqLen < 1) {
+        throw new IllegalStateException("training loop needs steps, schedule, optimizer and batchTokens");
+      }
+      return new Spec(task, steps, gradAccum, gradClip, schedule, hyper, evalEvery < 1 ? steps : evalEvery,
+          checkpointEvery < 1 ? steps : checkpointEvery, tokensPerMicro, forwardTokensPerStep, seqLen, progress,
+          samRho);
+    }
+  }
 
   /** Evaluation of the current weights; {@code forwardTokens} is its cost per call for the ledger. */
   public interface Evaluation {
@@ -50,97 +153,217 @@ public final class TrainingRun {
   public record Result(Params params, Map<String, Double> finalMetrics, long steps, boolean stoppedByRule,
       Compute compute) {}
 
-  /** State beside the checkpoint: wall seconds spent so far, so resumed runs account all of it. */
-  record Timing(double wallSeconds, long evals, boolean finished) {}
+  /**
+   * State beside the checkpoint, per checkpointed step: wall seconds and evaluations so far, so resumed runs
+   * account all of it, and whether the run had ended. Written before the checkpoint it belongs to, and matched to
+   * it by step on resume, so a kill between the two writes neither loses nor double-counts an evaluation.
+   */
+  record Timing(long step, double wallSeconds, long evals, boolean finished) {}
+
+  /** The timing entries of the last two checkpoints (the current one and the one it may fall back to). */
+  record Timings(List<Timing> entries) {
+    Timing at(long step) {
+      for (Timing t : entries) {
+        if (t.step() == step) {
+          return t;
+        }
+      }
+      return null;
+    }
+
+    Timings with(Timing t) {
+      List<Timing> out = new ArrayList<>();
+      for (Timing e : entries) {
+        if (e.step() != t.step()) {
+          out.add(e);
+        }
+      }
+      out.add(t);
+      return new Timings(out.subList(Math.max(0, out.size() - 2), out.size()));
+    }
+  }
 
   private TrainingRun() {}
 
-  public static Result run(StageDir stage, Spec spec, ModelConfig cfg, Tokenizer tok, NDManager manager,
-      Supplier<Params> init, Function<Params, List<String>> trainable,
-      Function<Params, Trainer.Objective> objective, Evaluation eval, StopRule stop,
-      Function<Compute, ObjectNode> provenance) {
+  /** A training run in a stage folder; set its parts, then {@link Job#run()}. */
+  public static Job job(StageDir stage, Spec spec, ModelConfig cfg, Tokenizer tok, NDManager manager) {
+    return new Job(stage, spec, cfg, tok, manager);
+  }
+
+  /**
+   * The parts of a training run: where the weights start ({@link #init}), which train ({@link #trainable}, default
+   * all), the loss ({@link #objective}), the evaluation, an optional stop rule, and the provenance each checkpoint
+   * records ({@link #provenance}, with the stage's fingerprint: a checkpoint under another fingerprint is never
+   * resumed).
+   */
+  public static final class Job {
+    private final StageDir stage;
+    private final Spec spec;
+    private final ModelConfig cfg;
+    private final Tokenizer tok;
+    private final NDManager manager;
+    private Supplier<Params> init;
+    private Function<Params, List<String>> trainable = Params::names;
+    private Function<Params, Trainer.Objective> objective;
+    private Evaluation eval;
+    private StopRule stop;
+    private Function<Compute, ObjectNode> provenance;
+    private String fingerprint;
+    private List<String> accepted = List.of();
+
+    Job(StageDir stage, Spec spec, ModelConfig cfg, Tokenizer tok, NDManager manager) {
+      this.stage = stage;
+      this.spec = spec;
+      this.cfg = cfg;
+      this.tok = tok;
+      this.manager = manager;
+    }
+
+    public Job init(Supplier<Params> v) {
+      init = v;
+      return this;
+    }
+
+    public Job trainable(Function<Params, List<String>> v) {
+      trainable = v;
+      return this;
+    }
+
+    public Job objective(Function<Params, Trainer.Objective> v) {
+      objective = v;
+      return this;
+    }
+
+    public Job evaluation(Evaluation v) {
+      eval = v;
+      return this;
+    }
+
+    public Job stopRule(StopRule v) {
+      stop = v;
+      return this;
+    }
+
+    /** The provenance of each checkpoint, given the compute so far; must carry the stage's fingerprint. */
+    public Job provenance(String stageFingerprint, Function<Compute, ObjectNode> v) {
+      fingerprint = stageFingerprint;
+      provenance = v;
+      return this;
+    }
+
+    /** Earlier fingerprints of this stage whose checkpoint may be resumed (continued after a divergence). */
+    public Job resumable(List<String> earlierFingerprints) {
+      accepted = List.copyOf(earlierFingerprints);
+      return this;
+    }
+
+    public Result run() {
+      if (init == null || objective == null || eval == null || provenance == null) {
+        throw new IllegalStateException("a training job needs init, objective, evaluation and provenance");
+      }
+      return TrainingRun.run(this);
+    }
+  }
+
+  private static Result run(Job j) {
+    StageDir stage = j.stage;
+    Spec spec = j.spec;
     long t0 = System.nanoTime();
     Params params;
     long start = 0;
     Map<String, ai.djl.ndarray.NDArray> optState = null;
-    Timing timing = new Timing(0, 0, false);
-    if (Checkpoint.exists(stage.checkpoint())) {
-      Checkpoint.Loaded ck = Checkpoint.load(stage.checkpoint(), manager);
-      if (ck.trainerState() == null) {
+    Timings timings = Files.exists(stage.file(TIMING)) ? Json.read(stage.file(TIMING), Timings.class)
+        : new Timings(List.of());
+    Timing timing = new Timing(0, 0, 0, false);
+    boolean resumed = Checkpoint.exists(stage.checkpoint());
+    if (resumed) {
+      Checkpoint.Loaded ck = Checkpoint.load(stage.checkpoint(), j.manager);
+      String was = ck.provenance().path("fingerprint").asText("");
+      if (ck.trainerState() == null
+          || (j.fingerprint != null && !j.fingerprint.equals(was) && !j.accepted.contains(was))) {
         ck.close();
-        throw new IllegalStateException(stage.checkpoint() + " has no optimizer state to resume from; delete it to"
-            + " start the stage afresh");
+        throw new IllegalStateException(stage.checkpoint() + (ck.trainerState() == null
+            ? " has no optimizer state to resume from" : " was written by another configuration (fingerprint "
+            + was + ")") + "; rerun with --force to start the stage afresh");
       }
       params = ck.params();
       start = ck.trainerState().step();
       optState = ck.optimizerState();
-      if (Files.exists(stage.file("timing.json"))) {
-        timing = Json.read(stage.file("timing.json"), Timing.class);
+      Timing t = timings.at(start);
+      if (t != null) {
+        timing = t;
       }
       if (timing.finished()) {
         // The run ended (stop rule or last step) but the caller did not get to mark the stage done: no more steps.
         if (optState != null) {
           optState.values().forEach(ai.djl.ndarray.NDArray::close);
         }
-        Compute c = compute(spec, cfg, start, timing.evals(), eval.forwardTokens())
+        Compute c = compute(spec, j.cfg, start, timing.evals(), j.eval.forwardTokens())
             .withWallSeconds(timing.wallSeconds());
         return new Result(params, lastEval(stage), start, start < spec.steps(), c);
       }
     } else {
-      params = init.get();
+      params = j.init.get();
     }
-    List<String> names = trainable.apply(params);
+    List<String> names = j.trainable.apply(params);
     for (String n : names) {
       params.get(n).setRequiresGradient(true);
     }
-    final Timing before = timing;
+    final double wallBefore = timing.wallSeconds();
     final long[] evals = {timing.evals()};
     final boolean[] ruleMet = {false};
     final Map<String, Double> last = new LinkedHashMap<>();
     final long startStep = start;
-    try (AdamW adam = new AdamW(spec.hyper(), params, names, manager);
-        MetricsLog log = new MetricsLog(stage.metrics()).open(start)) {
+    final Timings[] written = {timings};
+    // Without a checkpoint the run starts over: drop every record a killed attempt left, step 0 included.
+    try (AdamW adam = new AdamW(spec.hyper(), params, names, j.manager);
+        MetricsLog log = new MetricsLog(stage.metrics()).open(resumed ? start : -1)) {
       if (optState != null) {
         adam.restore(optState, start);
         optState.values().forEach(ai.djl.ndarray.NDArray::close);
       }
+      Persist persist = (done, finished) -> {
+        double wall = wallBefore + (System.nanoTime() - t0) / 1e9;
+        Compute c = compute(spec, j.cfg, done, evals[0], j.eval.forwardTokens()).withWallSeconds(wall);
+        written[0] = written[0].with(new Timing(done, wall, evals[0], finished));
+        Json.writeAtomic(stage.file(TIMING), written[0]);
+        Checkpoint.save(stage.checkpoint(), j.cfg, params, j.tok, j.provenance.apply(c), adam, done);
+        return c;
+      };
       if (start == 0) {
         // The starting point is part of every curve (the damage right after noising, the base before unlearning).
-        Map<String, Double> m0 = eval.evaluate(params);
+        Map<String, Double> m0 = j.eval.evaluate(params);
         evals[0]++;
         writeEval(log, 0, m0);
         last.putAll(m0);
-        if (stop != null && stop.satisfied(m0)) {
+        if (j.stop != null && j.stop.satisfied(m0)) {
           // Already there (e.g. a student initialised as a copy of its teacher): no step is needed.
-          ruleMet[0] = true;
-          Compute c = persist(stage, spec, cfg, params, tok, provenance, adam, eval, 0, evals[0],
-              (System.nanoTime() - t0) / 1e9, true);
+          Compute c = persist.at(0, true);
           for (String n : names) {
             params.get(n).setRequiresGradient(false);
           }
           return new Result(params, last, 0, true, c);
         }
       }
-      Trainer trainer = new Trainer(params, adam, objective.apply(params),
+      Trainer trainer = new Trainer(params, adam, j.objective.apply(params),
           new Trainer.Settings(spec.steps(), spec.gradAccum(), spec.gradClip(), spec.schedule(),
               spec.tokensPerMicro(), spec.samRho()));
       trainer.addListener(Listeners.metrics(log));
       trainer.addListener(crashHook());
       trainer.addListener(Listeners.every(spec.evalEvery(), spec.steps(), done -> {
-        Map<String, Double> m = eval.evaluate(params);
+        Map<String, Double> m = j.eval.evaluate(params);
         evals[0]++;
         writeEval(log, done, m);
         last.clear();
         last.putAll(m);
-        if (stop != null && stop.satisfied(m)) {
+        if (j.stop != null && j.stop.satisfied(m)) {
           ruleMet[0] = true;
           return true;
         }
         return false;
       }));
       trainer.addListener(Listeners.every(spec.checkpointEvery(), spec.steps(), done -> {
-        persist(stage, spec, cfg, params, tok, provenance, adam, eval, done, evals[0],
-            before.wallSeconds() + (System.nanoTime() - t0) / 1e9, done == spec.steps());
+        persist.at(done, done == spec.steps());
         return false;
       }));
       trainer.addListener(Listeners.progress(spec.task(), start, spec.steps(), spec.progress()));
@@ -148,15 +371,14 @@ public final class TrainingRun {
       long done = lastStep + 1;
       if (ruleMet[0] || done == startStep) {
         // Stopped between checkpoints (or nothing to run): write the final state now.
-        persist(stage, spec, cfg, params, tok, provenance, adam, eval, done, evals[0],
-            before.wallSeconds() + (System.nanoTime() - t0) / 1e9, true);
+        persist.at(done, true);
       }
       if (last.isEmpty()) {
-        last.putAll(eval.evaluate(params));
+        last.putAll(j.eval.evaluate(params));
         evals[0]++;
       }
-      double wall = before.wallSeconds() + (System.nanoTime() - t0) / 1e9;
-      Compute c = compute(spec, cfg, done, evals[0], eval.forwardTokens()).withWallSeconds(wall);
+      double wall = wallBefore + (System.nanoTime() - t0) / 1e9;
+      Compute c = compute(spec, j.cfg, done, evals[0], j.eval.forwardTokens()).withWallSeconds(wall);
       for (String n : names) {
         params.get(n).setRequiresGradient(false);
       }
@@ -166,6 +388,13 @@ public final class TrainingRun {
       throw e;
     }
   }
+
+  /** Writes the resumable state after {@code done} steps and returns the compute so far. */
+  private interface Persist {
+    Compute at(long done, boolean finished);
+  }
+
+  static final String TIMING = "timing.json";
 
   /**
    * Test hook: with system property {@code undo.test.crashAfterStep=N}, the run dies right after step N as a killed
@@ -192,41 +421,17 @@ public final class TrainingRun {
     }
   }
 
-  /**
-   * Writes the resumable state after {@code done} steps: checkpoint (weights, AdamW, step, provenance with the
-   * compute so far) and {@code timing.json} ({@code finished}: no more steps are to run). Returns that compute.
-   */
-  private static Compute persist(StageDir stage, Spec spec, ModelConfig cfg, Params params, Tokenizer tok,
-      Function<Compute, ObjectNode> provenance, AdamW adam, Evaluation eval, long done, long evals, double wall,
-      boolean finished) {
-    Compute c = compute(spec, cfg, done, evals, eval.forwardTokens()).withWallSeconds(wall);
-    Checkpoint.save(stage.checkpoint(), cfg, params, tok, provenance.apply(c), adam, done);
-    Json.writeAtomic(stage.file("timing.json"), new Timing(wall, evals, finished));
-    return c;
-  }
-
   /** The metrics of the last evaluation record in the stage's metrics log. */
   static Map<String, Double> lastEval(StageDir stage) {
-    Map<String, Double> m = new LinkedHashMap<>();
-    for (var rec : MetricsLog.readAll(stage.metrics())) {
-      if (rec.path("split").asText().equals("eval")) {
-        m.clear();
-        rec.fields().forEachRemaining(e -> {
-          if (e.getValue().isNumber() && !e.getKey().equals("step")) {
-            m.put(e.getKey(), e.getValue().asDouble());
-          }
-        });
-      }
-    }
-    return m;
+    return dev.undo.run.MetricsRecords.lastEval(stage.metrics());
   }
 
   static Compute compute(Spec spec, ModelConfig cfg, long steps, long evals, long evalTokens) {
     // A SAM step runs forward and backward twice.
     long trainTokens = steps * spec.tokensPerMicro() * spec.gradAccum() * (spec.samRho() > 0 ? 2 : 1);
     Compute train = Compute.training(cfg, spec.seqLen(), trainTokens, steps);
-    Compute fwd = Compute.forward(cfg, spec.seqLen(), steps * spec.forwardTokensPerStep() + evals * evalTokens);
-    return train.plus(fwd);
+    return train.plus(Compute.forward(cfg, spec.seqLen(), steps * spec.forwardTokensPerStep()))
+        .plus(Compute.evaluation(cfg, spec.seqLen(), evals * evalTokens));
   }
 
   static void writeEval(MetricsLog log, long step, Map<String, Double> m) {

@@ -3,32 +3,34 @@ package dev.undo.undo;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.undo.data.Batch;
 import dev.undo.data.BatchSampler;
-import dev.undo.data.Kind;
-import dev.undo.data.Op;
-import dev.undo.eval.EvalSuite;
 import dev.undo.eval.Evaluator;
 import dev.undo.model.Decoder;
 import dev.undo.model.Init;
 import dev.undo.model.Params;
-import dev.undo.pretrain.Pretrain;
 import dev.undo.run.Compute;
 import dev.undo.run.ExperimentConfig;
 import dev.undo.run.Json;
+import dev.undo.run.MetricsRecords;
 import dev.undo.run.Provenance;
 import dev.undo.run.Seeds;
-import dev.undo.run.SettingData;
 import dev.undo.run.SourceModel;
-import dev.undo.run.StageDir;
+import dev.undo.run.TaskSpec;
+import dev.undo.stage.Stage;
+import dev.undo.stage.StageContext;
+import dev.undo.stage.StageSpec;
+import dev.undo.task.Evaluation;
+import dev.undo.task.StopRule;
+import dev.undo.task.Task;
+import dev.undo.task.Tasks;
 import dev.undo.train.AdamW;
+import dev.undo.train.Batches;
 import dev.undo.train.Checkpoint;
 import dev.undo.train.Losses;
 import dev.undo.train.LrSchedule;
 import dev.undo.train.Trainer;
 import dev.undo.train.TrainingRun;
-import dev.undo.unlearn.Unlearn;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -36,142 +38,251 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * Distillation on outputs (PAPER.md §Pipeline 4): a student learns the teacher's next-token distributions by
+ * Distillation on outputs (docs/PROTOCOL.md §Pipeline 4): a student learns the teacher's next-token distributions by
  * forward KL(teacher ‖ student) at temperature 1, on the teacher's full pretraining mixture (forget data included:
  * only outputs teach). The student starts as
  * <ul>
  *   <li>{@code noised}: a copy of the teacher shrunk and perturbed by (α, β) — UNDO;
  *   <li>{@code random}: a fresh initialisation — Unlearn-and-Distill, and the oracle when the teacher is the
  *       data-filtered model;
- *   <li>a checkpoint folder — e.g. the pretrained model, for oracle matching.
+ *   <li>{@code checkpoint}: another checkpoint ({@code init_from}) — e.g. the pretrained model, for oracle matching.
  * </ul>
- * It stops when the stop rule holds at an evaluation (the paper's: language, relative English-CE gap to the teacher
- * below the tolerance; arithmetic, mean retain-accuracy gap above −tolerance) or at {@code max_steps}.
+ * It stops when the task's stop rule holds at an evaluation (the paper's: language, relative English-CE gap to the
+ * teacher below the tolerance; arithmetic, mean retain-accuracy gap above −tolerance) or at {@code max_steps}.
  */
-public final class Distill {
+public final class Distill implements Stage<Distill.Spec, Distill.Result> {
+  public static final Distill STAGE = new Distill();
+
   private Distill() {}
 
-  /** Where the student starts. */
-  public record StudentInit(String kind, Path dir) {
-    public static StudentInit parse(String s) {
-      if (s.equals("noised") || s.equals("random")) {
-        return new StudentInit(s, null);
+  /**
+   * One distillation: teacher, where the student starts ({@code init}: noised, random or checkpoint, with
+   * {@code init_from} for the last), noise (α, β), stop rule ({@code paper} or {@code fixed}) and its tolerance,
+   * the loop, the evaluation, the seed.
+   */
+  public record Spec(Path teacher, String init, Path initFrom, double alpha, double beta, String stopRule,
+      double tolerance, double matchKlBound, Loop loop, ExperimentConfig.EvalSpec eval, long seed)
+      implements StageSpec {
+    public Spec {
+      if (!init.equals("noised") && !init.equals("random") && !init.equals("checkpoint")) {
+        throw new IllegalArgumentException("distillation init must be noised, random or a checkpoint, not '"
+            + init + "'");
       }
-      if (!Files.isDirectory(Path.of(s))) {
-        throw new IllegalArgumentException("--init must be noised, random or a checkpoint folder; '" + s
-            + "' is none of these");
+      if (init.equals("checkpoint") != (initFrom != null)) {
+        throw new IllegalArgumentException("a checkpoint init needs its folder, and only it");
       }
-      return new StudentInit("checkpoint", Path.of(s));
+      if (!stopRule.equals("paper") && !stopRule.equals("fixed") && !stopRule.equals("match")) {
+        throw new IllegalArgumentException("distill.stop_rule must be paper, match or fixed, got '" + stopRule + "'");
+      }
     }
 
-    public String describe() {
-      return dir == null ? kind : kind + ":" + dir;
+    @Override
+    public Map<String, Path> inputs() {
+      Map<String, Path> m = new LinkedHashMap<>();
+      m.put("teacher", teacher);
+      if (initFrom != null) {
+        m.put("initFrom", initFrom);
+      }
+      return m;
+    }
+
+    /** The spec from the run's {@code setting.distill} section. */
+    public static Spec of(ExperimentConfig cfg, String setting, Path teacher, String init, Path initFrom,
+        double alpha, double beta, String stopRule) {
+      ExperimentConfig.DistillSpec d = cfg.setting(setting).distill();
+      return new Spec(teacher, init, initFrom, alpha, beta, stopRule, d.tolerance(), d.matchKlBound(), Loop.of(d),
+          cfg.setting(setting).eval(), cfg.seed());
+    }
+
+    /** The same distillation with the evaluation's summary cells fixed (reproduce: the base model's cells). */
+    public Spec withSummaryCells(java.util.List<String> cells) {
+      return new Spec(teacher, init, initFrom, alpha, beta, stopRule, tolerance, matchKlBound, loop,
+          eval.withSummaryCells(cells), seed);
+    }
+
+    /** The same distillation with another step cap (oracle matching's fixed length). */
+    public Spec withMaxSteps(long steps) {
+      return new Spec(teacher, init, initFrom, alpha, beta, stopRule, tolerance, matchKlBound, new Loop(steps,
+          loop.batchSize(), loop.lr(), loop.minLr(), loop.warmupSteps(), loop.evalEvery(), loop.gradClip(),
+          loop.beta1(), loop.beta2(), loop.weightDecay()), eval, seed);
     }
   }
 
-  public record Summary(Path stage, Map<String, Double> metrics, Map<String, Double> teacher,
-      Map<String, Double> start, long steps, boolean stoppedByRule, Compute compute) {}
-
-  public static Summary run(ExperimentConfig cfg, JsonNode resolved, Path teacherDir, StudentInit init,
-      double alpha, double beta, String stopRule, Path out, boolean progress) {
-    StageDir stage = new StageDir(out);
-    if (stage.isDone()) {
-      return summary(stage);
+  /** The student's loop: step cap, batch, LR schedule (constant when min_lr = lr), evaluation cadence, AdamW. */
+  public record Loop(long maxSteps, int batchSize, double lr, double minLr, long warmupSteps, long evalEvery,
+      double gradClip, double beta1, double beta2, double weightDecay) {
+    static Loop of(ExperimentConfig.DistillSpec d) {
+      return new Loop(d.maxSteps(), d.batchSize(), d.lr(), d.minLr(), d.warmupSteps(), d.evalEvery(), d.gradClip(),
+          d.beta1(), d.beta2(), d.weightDecay());
     }
-    try (NDManager m = NDManager.newBaseManager(); Checkpoint.Loaded teacher = Checkpoint.load(teacherDir, m);
-        Decoder dec = new Decoder(teacher.config(), m)) {
-      SourceModel src = SourceModel.of(teacherDir, teacher.provenance());
-      String setting = src.setting();
-      ExperimentConfig.Setting s = cfg.setting(setting);
-      ExperimentConfig.DistillSpec d = s.distill();
-      if (!stopRule.equals("paper") && !stopRule.equals("fixed")) {
-        throw new IllegalArgumentException("distill.stop_rule must be paper or fixed, got '" + stopRule + "'");
-      }
-      if (d.maxSteps() < 1 || d.batchSize() < 1 || d.evalEvery() < 1 || !(d.lr() > 0)) {
-        throw new IllegalArgumentException("distill.max_steps, batch_size, eval_every must be >= 1 and lr > 0");
-      }
-      int seqLen = src.seqLen();
-      ObjectNode stageConfig = Json.MAPPER.createObjectNode();
-      stageConfig.put("stage", "distill");
-      stageConfig.put("setting", setting);
-      stageConfig.put("teacher", teacherDir.toString());
-      stageConfig.put("init", init.describe());
-      stageConfig.put("alpha", alpha);
-      stageConfig.put("beta", beta);
-      stageConfig.put("stop_rule", stopRule);
-      ObjectNode exp = src.experimentTree().deepCopy();
-      ObjectNode cur = ((ObjectNode) resolved.get(setting)).deepCopy();
-      cur.set("data", src.experimentTree().get(setting).get("data"));
-      cur.set("pretrain", src.experimentTree().get(setting).get("pretrain"));
-      exp.set(setting, cur);
-      stageConfig.set("experiment", exp);
-      Json.writeAtomic(stage.config(), stageConfig);
+  }
 
-      SettingData data = SettingData.load(setting, src.data());
-      EvalSuite suite = new EvalSuite(data, s.eval(), teacher.tokenizer(), seqLen);
-      Evaluator ev = new Evaluator(dec, teacher.tokenizer(), m, s.eval().batchSize());
-      Map<String, Double> teacherMetrics = teacherMetrics(stage, suite, ev, teacher.params());
-      long noiseSeed = Seeds.derive(cfg.seed(), setting + "/distill/noise");
-      long initSeed = Seeds.derive(cfg.seed(), setting + "/distill/init");
-      long dataSeed = Seeds.derive(cfg.seed(), setting + "/distill/data");
-      BatchSampler sampler = new BatchSampler(teacher.tokenizer(), data.pretrain(false), d.batchSize(), seqLen,
+  /**
+   * {@code eval.json}: the student's final metrics (with {@code kl_teacher}, its KL to the teacher on held-out
+   * batches), compute, steps taken and the cap, the stop rule, whether it was met, the rule's quantity at the end
+   * ({@code gap}; null for a fixed-length run), how the student started, the teacher's metrics and the student's
+   * metrics at step 0 (the damage the noise did).
+   */
+  public record Result(String setting, Map<String, Double> metrics, Compute compute, long steps, long maxSteps,
+      String rule, boolean stoppedByRule, Double gap, Double bound, String init, double alpha, double beta,
+      Map<String, Double> teacher, Map<String, Double> start) {}
+
+  /** Held-out batches the KL to the teacher is measured on at each evaluation. */
+  static final int KL_BATCHES = 2;
+
+  @Override
+  public String kind() {
+    return "distill";
+  }
+
+  @Override
+  public Class<Spec> specType() {
+    return Spec.class;
+  }
+
+  @Override
+  public Class<Result> resultType() {
+    return Result.class;
+  }
+
+  @Override
+  public String lrKey(Spec spec) {
+    return SourceModel.task(spec.teacher(), Checkpoint.provenance(spec.teacher())).setting() + ".distill.lr";
+  }
+
+  @Override
+  public Result run(Spec spec, StageContext ctx) {
+    try (NDManager m = NDManager.newBaseManager(); Checkpoint.Loaded teacher = Checkpoint.load(spec.teacher(), m);
+        Decoder dec = new Decoder(teacher.config(), m)) {
+      TaskSpec protocol = SourceModel.task(spec.teacher(), teacher.provenance());
+      String setting = protocol.setting();
+      Task task = Tasks.of(setting, protocol.data());
+      Loop d = spec.loop();
+      int seqLen = protocol.seqLen();
+      Evaluator ev = new Evaluator(dec, teacher.tokenizer(), m, spec.eval().batchSize());
+      Evaluation evaluation = task.evaluation(spec.eval(), teacher.tokenizer(), seqLen);
+      Map<String, Double> teacherMetrics = teacherMetrics(ctx, evaluation, ev, teacher.params());
+      long noiseSeed = Seeds.derive(spec.seed(), setting + "/distill/noise");
+      long initSeed = Seeds.derive(spec.seed(), setting + "/distill/init");
+      long dataSeed = Seeds.derive(spec.seed(), setting + "/distill/data");
+      BatchSampler sampler = new BatchSampler(teacher.tokenizer(), task.pretrainMixture(false), d.batchSize(), seqLen,
           dataSeed);
-      ExperimentConfig.TrainSpec pre = src.experiment().setting(setting).pretrain();
-      TrainingRun.Spec spec = new TrainingRun.Spec("distill " + init.kind() + (init.kind().equals("noised")
-          ? String.format(Locale.ROOT, " a=%.2f", alpha) : ""), d.maxSteps(), 1, pre.gradClip(),
-          d.minLr() < d.lr() ? LrSchedule.warmupCosine(d.lr(), d.minLr(), d.warmupSteps(), d.maxSteps())
-              : LrSchedule.constant(d.lr()),
-          new AdamW.Hyper(pre.beta1(), pre.beta2(), 1e-8, pre.weightDecay()), d.evalEvery(), d.evalEvery(),
-          (long) d.batchSize() * seqLen, (long) d.batchSize() * seqLen, seqLen, progress, 0);
-      TrainingRun.StopRule rule = stopRule.equals("fixed") ? null : paperRule(setting, teacherMetrics, d.tolerance());
+      TrainingRun.Spec loop = TrainingRun.loop()
+          .name("distill " + spec.init() + (spec.init().equals("noised")
+              ? String.format(Locale.ROOT, " a=%.2f", spec.alpha()) : ""))
+          .steps(d.maxSteps())
+          .gradClip(d.gradClip())
+          .schedule(d.minLr() < d.lr() ? LrSchedule.warmupCosine(d.lr(), d.minLr(), d.warmupSteps(), d.maxSteps())
+              : LrSchedule.constant(d.lr()))
+          .optimizer(new AdamW.Hyper(d.beta1(), d.beta2(), 1e-8, d.weightDecay()))
+          .evalEvery(d.evalEvery())
+          .checkpointEvery(d.evalEvery())
+          .batchTokens((long) d.batchSize() * seqLen, seqLen)
+          .forwardTokensPerStep((long) d.batchSize() * seqLen) // the teacher's pass
+          .progress(ctx.progress())
+          .build();
+      TrainingRun.StopRule rule = switch (spec.stopRule()) {
+        case "paper" -> task.distillStopRule(teacherMetrics, spec.tolerance(), spec.eval().summaryCells());
+        case "match" -> matchRule(spec.matchKlBound());
+        default -> null;
+      };
+      BatchSampler heldOut = new BatchSampler(teacher.tokenizer(), task.pretrainMixture(false), d.batchSize(), seqLen,
+          Seeds.derive(spec.seed(), setting + "/distill/kl"));
+      TrainingRun.Evaluation withKl = withTeacherKl(evaluation.with(ev), dec, teacher.params(), heldOut, m);
       Map<String, Long> seeds = new LinkedHashMap<>();
-      seeds.put("run", cfg.seed());
+      seeds.put("run", spec.seed());
       seeds.put("noise", noiseSeed);
       seeds.put("init", initSeed);
       seeds.put("data", dataSeed);
-      Map<String, String> ident = new LinkedHashMap<>(data.identity());
+      Map<String, String> ident = new LinkedHashMap<>(task.identity());
       ident.put("mixture", sampler.mixture().describe());
       Map<String, JsonNode> parents = new LinkedHashMap<>();
-      parents.put("teacher", Provenance.parent(teacherDir.toString(), teacher.provenance()));
-      TrainingRun.Result r = TrainingRun.run(stage, spec, teacher.config(), teacher.tokenizer(), m,
-          () -> student(init, teacher, alpha, beta, noiseSeed, initSeed, m),
-          Params::names,
-          p -> objective(dec, teacher.params(), p, sampler, m),
-          Unlearn.evaluation(suite, ev, seqLen), rule,
-          c -> Provenance.create("distill", stageConfig, seeds, ident, parents, c));
-      Map<String, Double> start = Unlearn.firstEval(stage);
-      try (Params p = r.params()) {
-        ObjectNode rec = Pretrain.evalRecord(setting, r.finalMetrics(), r.compute());
-        rec.put("steps", r.steps());
-        rec.put("stopped_by_rule", r.stoppedByRule());
-        rec.put("init", init.describe());
-        rec.put("alpha", alpha);
-        rec.put("beta", beta);
-        rec.set("teacher", Json.MAPPER.valueToTree(teacherMetrics));
-        rec.set("start", Json.MAPPER.valueToTree(start));
-        Json.writeAtomic(stage.file("eval.json"), rec);
-      }
-      stage.markDone();
-      return new Summary(out, r.finalMetrics(), teacherMetrics, start, r.steps(), r.stoppedByRule(), r.compute());
+      parents.put("teacher", Provenance.parent(spec.teacher().toString(), teacher.provenance()));
+      TrainingRun.Result r = TrainingRun.job(ctx.dir(), loop, teacher.config(), teacher.tokenizer(), m)
+          .init(() -> student(spec, teacher, noiseSeed, initSeed, m))
+          .objective(p -> objective(dec, teacher.params(), p, sampler, m))
+          .evaluation(withKl)
+          .stopRule(rule)
+          .resumable(ctx.acceptedFingerprints())
+          .provenance(ctx.fingerprint(), c -> ctx.provenance(protocol, seeds, ident, parents, c))
+          .run();
+      Map<String, Double> start = MetricsRecords.firstEval(ctx.dir().metrics());
+      r.params().close();
+      String init = spec.init().equals("checkpoint") ? "checkpoint:" + spec.initFrom() : spec.init();
+      Double gap = rule == null ? null : rule instanceof StopRule sr ? sr.gap(r.finalMetrics())
+          : r.finalMetrics().get(KL);
+      Double bound = spec.stopRule().equals("paper") ? (Double) spec.tolerance()
+          : spec.stopRule().equals("match") ? (Double) spec.matchKlBound() : null;
+      return new Result(setting, r.finalMetrics(), r.compute(), r.steps(), d.maxSteps(),
+          rule == null ? "fixed length" : rule.describe(), r.stoppedByRule(), gap, bound, init, spec.alpha(),
+          spec.beta(), teacherMetrics, start);
     }
   }
 
-  static Params student(StudentInit init, Checkpoint.Loaded teacher, double alpha, double beta, long noiseSeed,
-      long initSeed, NDManager m) {
-    switch (init.kind()) {
+  /** The metric key of the KL to the teacher. */
+  public static final String KL = "kl_teacher";
+
+  /** Oracle matching's rule: the student's KL to its teacher on held-out batches is at most {@code bound}. */
+  static TrainingRun.StopRule matchRule(double bound) {
+    return new TrainingRun.StopRule() {
+      @Override
+      public boolean satisfied(Map<String, Double> m) {
+        return m.get(KL) <= bound;
+      }
+
+      @Override
+      public String describe() {
+        return KL + " <= " + bound;
+      }
+    };
+  }
+
+  /**
+   * The task's evaluation plus the student's forward KL to the teacher, averaged over {@link #KL_BATCHES} fixed
+   * batches of the distillation mixture from their own stream (not batches the student trains on).
+   */
+  static TrainingRun.Evaluation withTeacherKl(TrainingRun.Evaluation base, Decoder dec, Params teacher,
+      BatchSampler heldOut, NDManager m) {
+    return new TrainingRun.Evaluation() {
+      @Override
+      public Map<String, Double> evaluate(Params p) {
+        Map<String, Double> out = new LinkedHashMap<>(base.evaluate(p));
+        double sum = 0;
+        for (int i = 0; i < KL_BATCHES; i++) {
+          try (ai.djl.ndarray.NDScope scope = new ai.djl.ndarray.NDScope()) {
+            Batch b = heldOut.batch(i);
+            NDArray tokens = Batches.tokens(m, b);
+            sum += Losses.forwardKl(dec.logits(teacher, tokens), dec.logits(p, tokens), Batches.targets(m, b))
+                .getFloat();
+          }
+        }
+        out.put(KL, sum / KL_BATCHES);
+        return out;
+      }
+
+      @Override
+      public long forwardTokens() {
+        return base.forwardTokens() + 2L * KL_BATCHES * heldOut.batchSize() * heldOut.seqLen();
+      }
+    };
+  }
+
+  static Params student(Spec spec, Checkpoint.Loaded teacher, long noiseSeed, long initSeed, NDManager m) {
+    switch (spec.init()) {
       case "noised": {
         Params p = teacher.params().copy(m);
-        Noise.apply(p, alpha, beta, noiseSeed);
+        Noise.apply(p, spec.alpha(), spec.beta(), noiseSeed);
         return p;
       }
       case "random":
         return Init.random(teacher.config(), m, initSeed);
       default: {
-        Checkpoint.Loaded other = Checkpoint.load(init.dir(), m);
-        if (!other.config().equals(teacher.config()) || !other.tokenizer().sha256().equals(teacher.tokenizer().sha256())) {
+        Checkpoint.Loaded other = Checkpoint.load(spec.initFrom(), m);
+        if (!other.config().equals(teacher.config())
+            || !other.tokenizer().sha256().equals(teacher.tokenizer().sha256())) {
           other.close();
-          throw new IllegalArgumentException("--init " + init.dir() + " has a different model shape or tokenizer "
-              + "than the teacher");
+          throw new IllegalArgumentException("init checkpoint " + spec.initFrom() + " has a different model shape "
+              + "or tokenizer than the teacher");
         }
         if (other.optimizerState() != null) {
           other.optimizerState().values().forEach(NDArray::close);
@@ -186,71 +297,23 @@ public final class Distill {
       NDManager m) {
     return (step, micro, terms) -> {
       Batch b = sampler.batch(step);
-      NDArray tokens = Pretrain.tokensOf(m, b);
-      Losses.Targets t = Losses.Targets.of(m, b.targets(), b.batchSize(), b.seqLen());
+      NDArray tokens = Batches.tokens(m, b);
       // The teacher's weights do not require gradients, so no graph is recorded through it.
       NDArray teacherLogits = dec.logits(teacher, tokens);
-      return Losses.forwardKl(teacherLogits, dec.logits(student, tokens), t);
+      return Losses.forwardKl(teacherLogits, dec.logits(student, tokens), Batches.targets(m, b));
     };
-  }
-
-  /** The paper's stop rule against the teacher's metrics. */
-  public static TrainingRun.StopRule paperRule(String setting, Map<String, Double> teacher, double tol) {
-    boolean arith = setting.equals("arithmetic");
-    return new TrainingRun.StopRule() {
-      @Override
-      public boolean satisfied(Map<String, Double> m) {
-        if (arith) {
-          return retainGap(m, teacher) > -tol;
-        }
-        double t = teacher.get("eng_ce");
-        return (m.get("eng_ce") - t) / t < tol;
-      }
-
-      @Override
-      public String describe() {
-        return arith ? "mean retain-accuracy gap to the teacher > -" + tol
-            : "relative English-CE gap to the teacher < " + tol;
-      }
-    };
-  }
-
-  /** Mean over the four retain cells (+ − × equation, word problem) of student − teacher accuracy. */
-  public static double retainGap(Map<String, Double> student, Map<String, Double> teacher) {
-    double sum = 0;
-    int n = 0;
-    for (Op op : Op.retainOps()) {
-      for (Kind k : Kind.values()) {
-        String key = op.key() + "_" + k.key() + "_acc";
-        sum += student.get(key) - teacher.get(key);
-        n++;
-      }
-    }
-    return sum / n;
   }
 
   /** The teacher's metrics, computed once per stage and kept beside it so a resumed run does not redo them. */
-  static Map<String, Double> teacherMetrics(StageDir stage, EvalSuite suite, Evaluator ev, Params teacher) {
-    Path f = stage.file("teacher_eval.json");
+  static Map<String, Double> teacherMetrics(StageContext ctx, Evaluation evaluation, Evaluator ev, Params teacher) {
+    Path f = ctx.dir().file("teacher_eval.json");
     if (Files.exists(f)) {
       Map<String, Double> m = new LinkedHashMap<>();
       Json.read(f, JsonNode.class).fields().forEachRemaining(e -> m.put(e.getKey(), e.getValue().asDouble()));
       return m;
     }
-    Map<String, Double> m = suite.evaluate(ev, teacher);
+    Map<String, Double> m = evaluation.evaluate(ev, teacher);
     Json.writeAtomic(f, m);
-    return m;
-  }
-
-  static Summary summary(StageDir stage) {
-    JsonNode n = Json.read(stage.file("eval.json"), JsonNode.class);
-    return new Summary(stage.path(), map(n.path("metrics")), map(n.path("teacher")), map(n.path("start")),
-        n.path("steps").asLong(), n.path("stopped_by_rule").asBoolean(), Provenance.compute(n));
-  }
-
-  static Map<String, Double> map(JsonNode n) {
-    Map<String, Double> m = new LinkedHashMap<>();
-    n.fields().forEachRemaining(e -> m.put(e.getKey(), e.getValue().asDouble()));
     return m;
   }
 }

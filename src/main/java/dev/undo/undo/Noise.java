@@ -6,14 +6,16 @@ import dev.undo.model.Params;
 import java.util.SplittableRandom;
 
 /**
- * Shrink-and-perturb (PAPER.md §Pipeline 3): for every matrix θ ← (1−α)·θ + α·β·N with N drawn from Xavier-uniform
+ * Shrink-and-perturb (docs/PROTOCOL.md §Pipeline 3): for every matrix θ ← (1−α)·θ + α·β·N with N drawn from Xavier-uniform
  * of θ's shape, U(−a, a), a = sqrt(6 / (fan_in + fan_out)) (fan_in = columns, fan_out = rows, as torch computes
  * them for a Linear weight and for the embedding); every vector θ ← (1−α)·θ.
  *
  * <p>Norm convention: our RMSNorm gain is {@code 1 + w} (Gemma's), and the vectors are {@code w}. Shrinking w moves
- * each gain toward 1, the identity gain, not toward 0: at α = 1 the norms become plain RMS normalisation. This is
- * what a freshly initialised model has (w = 0), so α = 1, β = Xavier gives the Unlearn-and-Distill starting
- * point's statistics, and α = 0 leaves every weight bit-identical.
+ * each gain toward 1, the identity gain, not toward 0: at α = 1 the norms become plain RMS normalisation, as in a
+ * freshly initialised model (w = 0), and the matrices are pure noise β·N. That noise is Xavier-uniform (the
+ * paper's), not the normal(0, 0.02) of {@code model/Init}, so α = 1 is a fresh start of a different scale than
+ * Unlearn-and-Distill's random init: with β = 1 its matrices have std sqrt(2 / (fan_in + fan_out)) (0.088 for a
+ * 128 × 128 matrix), β = 0.1 gives 0.0088. α = 0 leaves every weight bit-identical.
  *
  * <p>Noise is drawn on the host from a seeded stream per parameter (in canonical order), so the same seed noises
  * identically on any thread count.

@@ -11,7 +11,7 @@ import dev.undo.model.Decoder;
 import dev.undo.model.Init;
 import dev.undo.model.ModelConfig;
 import dev.undo.model.Params;
-import dev.undo.pretrain.Pretrain;
+import dev.undo.train.Batches;
 import dev.undo.train.Losses;
 import dev.undo.train.Trainer;
 import java.util.ArrayList;
@@ -19,7 +19,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 /**
- * The unlearning losses of PAPER.md §Pipeline 2, each an {@link Trainer.Objective} over a forget batch and a
+ * The unlearning losses of docs/PROTOCOL.md §Pipeline 2, each an {@link Trainer.Objective} over a forget batch and a
  * retain batch of the same step:
  *
  * <ul>
@@ -51,8 +51,11 @@ public final class Methods {
   /** The data both sides draw from; step s uses batch s of each sampler. */
   public record Data(BatchSampler forget, BatchSampler retain) {}
 
-  /** RepNoise settings; {@code weight <= 0} disables it. Layer is where activations are taken. */
-  public record RepNoise(double weight, double noiseStd, int layer, long seed) {}
+  /**
+   * RepNoise settings; {@code weight <= 0} disables it. Layer is where activations are taken; {@code samples}
+   * token positions enter the MMD; {@code bandwidth} is the kernel's 2s² (0 = the hidden size).
+   */
+  public record RepNoise(double weight, double noiseStd, int layer, long seed, int samples, double bandwidth) {}
 
   public static Method gradDiff(Data data, double retainWeight) {
     return new Method() {
@@ -99,7 +102,7 @@ public final class Methods {
         RepNoiseTerm rn = repNoise == null || repNoise.weight() <= 0 ? null : new RepNoiseTerm(repNoise, m);
         return (step, micro, terms) -> {
           Batch fb = data.forget().batch(step);
-          NDArray tokens = Pretrain.tokensOf(m, fb);
+          NDArray tokens = Batches.tokens(m, fb);
           Losses.Targets ft = Losses.Targets.of(m, fb.targets(), fb.batchSize(), fb.seqLen());
           NDArray loss;
           NDArray forgetKl;
@@ -187,10 +190,10 @@ public final class Methods {
         RepNoiseTerm rn = repNoise == null || repNoise.weight() <= 0 ? null : new RepNoiseTerm(repNoise, m);
         return (step, micro, terms) -> {
           Batch fb = data.forget().batch(step);
-          NDArray hf = dec.residual(p, Pretrain.tokensOf(m, fb), targetLayer);
+          NDArray hf = dec.residual(p, Batches.tokens(m, fb), targetLayer);
           NDArray forget = hf.sub(target).square().mean();
           Batch rb = data.retain().batch(step);
-          NDArray rt = Pretrain.tokensOf(m, rb);
+          NDArray rt = Batches.tokens(m, rb);
           NDArray hr = dec.residual(p, rt, targetLayer);
           NDArray hrFrozen = dec.residual(frozen, rt, targetLayer);
           NDArray retain = hr.sub(hrFrozen).square().mean();
@@ -199,7 +202,7 @@ public final class Methods {
           NDArray loss = forget.add(retain.mul(aR));
           if (rn != null) {
             NDArray mmd = rn.mmd(repNoise.layer() == targetLayer ? hf
-                : dec.residual(p, Pretrain.tokensOf(m, fb), repNoise.layer()), step);
+                : dec.residual(p, Batches.tokens(m, fb), repNoise.layer()), step);
             terms.put("repnoise_mmd", (double) mmd.getFloat());
             loss = loss.add(mmd.mul(rn.weight));
           }
@@ -211,19 +214,16 @@ public final class Methods {
 
   /** Mean next-token CE of a batch. */
   static NDArray ce(Decoder dec, Params p, NDManager m, Batch b) {
-    NDArray tokens = Pretrain.tokensOf(m, b);
-    Losses.Targets t = Losses.Targets.of(m, b.targets(), b.batchSize(), b.seqLen());
-    return Losses.crossEntropy(dec.logits(p, tokens), t);
+    return Losses.crossEntropy(dec.logits(p, Batches.tokens(m, b)), Batches.targets(m, b));
   }
 
   /**
    * RepNoise's distribution term: squared MMD with a Gaussian kernel between forget-data activations (a fixed
    * subsample of token positions) and as many samples of N(0, σ²·I), fresh per step from a seeded stream.
-   * Bandwidth: the kernel's 2·s² is the dimension d, so kernel values stay in a useful range for unit-scale
-   * activations.
+   * Bandwidth: the kernel's 2·s² is the configured bandwidth, by default the dimension d, so kernel values stay in
+   * a useful range for unit-scale activations.
    */
   static final class RepNoiseTerm {
-    static final int SAMPLES = 64;
     final NDArray weight;
     final NDArray two;
     final RepNoise spec;
@@ -239,7 +239,7 @@ public final class Methods {
     NDArray mmd(NDArray h, long step) {
       long d = h.getShape().get(2);
       NDArray x = h.reshape(-1, d);
-      long n = Math.min(SAMPLES, x.getShape().get(0));
+      long n = Math.min(spec.samples(), x.getShape().get(0));
       long stride = Math.max(1, x.getShape().get(0) / n);
       long[] idx = new long[(int) n];
       for (int i = 0; i < n; i++) {
@@ -252,12 +252,12 @@ public final class Methods {
         noise[i] = (float) (Init.gaussian(rnd) * spec.noiseStd());
       }
       NDArray y = m.create(noise, new Shape(n, d));
-      NDArray bw = m.full(new Shape(), (float) d, DataType.FLOAT32);
+      NDArray bw = m.full(new Shape(), (float) (spec.bandwidth() > 0 ? spec.bandwidth() : d), DataType.FLOAT32);
       return kernelMean(x, x, bw).add(kernelMean(y, y, bw)).sub(kernelMean(x, y, bw).mul(two));
     }
 
     private NDArray kernelMean(NDArray a, NDArray b, NDArray bw) {
-      // ||a_i − b_j||² = |a_i|² + |b_j|² − 2 a_i·b_j; the 2 is a native constant (DJL-NOTES trap 1).
+      // ||a_i − b_j||² = |a_i|² + |b_j|² − 2 a_i·b_j; the 2 is a native constant (docs/ENGINE-NOTES.md trap 1).
       NDArray aa = a.square().sum(new int[] {1}, true); // (n, 1)
       NDArray bb = b.square().sum(new int[] {1}, true).transpose(); // (1, n)
       NDArray d2 = aa.add(bb).sub(a.matMul(b.transpose()).mul(two));

@@ -1,148 +1,158 @@
 package dev.undo.unlearn;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.undo.run.ExperimentConfig;
 import dev.undo.run.Json;
+import dev.undo.run.Names;
+import dev.undo.run.SourceModel;
+import dev.undo.run.TaskSpec;
+import dev.undo.stage.Stage;
+import dev.undo.stage.StageContext;
+import dev.undo.stage.StageRunner;
+import dev.undo.stage.StageSpec;
+import dev.undo.task.Task;
+import dev.undo.task.Tasks;
+import dev.undo.train.Checkpoint;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
 /**
- * A learning-rate sweep of one unlearning method (the paper sweeps ~8 values), one stage folder per value
- * ({@code lr_<value>/}, finished ones skipped), a table of retain and forget per value, and the teacher the later
- * stages use, chosen by a rule recorded with its reason: the strongest forgetting among the values that keep the
- * retain metric (and English CE) within {@code retain_tolerance} of the base model.
+ * Teacher selection after a learning-rate sweep of one unlearning method (the paper sweeps ~8 values, one
+ * {@link Unlearn} stage per value in {@code lr_<value>/}). The rule, recorded with its reason in
+ * {@code sweep.json}: the strongest forgetting among the values that keep the retain metric (and English CE) within
+ * {@code retain_tolerance} of the base model; if none does, the best retain score. {@code sweep.csv} is the table.
  */
-public final class Sweep {
+public final class Sweep implements Stage<Sweep.Spec, Sweep.Result> {
+  public static final Sweep STAGE = new Sweep();
+
   private Sweep() {}
 
-  public record Row(double lr, Path dir, Map<String, Double> metrics) {}
-
-  public record Selection(double lr, Path dir, String reason) {}
-
-  public record Result(List<Row> rows, Map<String, Double> base, Selection selection) {}
-
-  public static Result run(ExperimentConfig cfg, JsonNode resolved, String method, List<Double> lrs, Path base,
-      Path out, boolean progress) {
-    if (lrs.isEmpty()) {
-      throw new IllegalArgumentException("the sweep needs at least one learning rate");
-    }
-    List<Row> rows = new ArrayList<>();
-    Map<String, Double> baseMetrics = null;
-    String setting = null;
-    for (double lr : lrs) {
-      Path dir = out.resolve("lr_" + format(lr));
-      Unlearn.Summary s = Unlearn.run(cfg, resolved, method, lr, base, dir, progress);
-      rows.add(new Row(lr, dir, s.metrics()));
-      if (baseMetrics == null) {
-        baseMetrics = s.before();
+  /** The finished unlearning runs to choose among (one per LR), the method, and the rule's settings. */
+  public record Spec(String method, List<Double> lrs, List<Path> candidates, double retainTolerance,
+      double secondaryWeight) implements StageSpec {
+    @Override
+    public Map<String, Path> inputs() {
+      Map<String, Path> m = new LinkedHashMap<>();
+      for (int i = 0; i < candidates.size(); i++) {
+        m.put("candidates[" + i + "]", candidates.get(i));
       }
-      setting = s.metrics().containsKey("forget_acc") ? "arithmetic" : "language";
+      return m;
     }
-    double tol = cfg.setting(setting).unlearn().retainTolerance();
-    Selection sel = select(rows, baseMetrics, setting, tol);
-    write(out, method, setting, rows, baseMetrics, sel, tol);
-    return new Result(rows, baseMetrics, sel);
   }
 
-  /** The selection rule (see class doc). */
-  public static Selection select(List<Row> rows, Map<String, Double> base, String setting, double tol) {
-    boolean arith = setting.equals("arithmetic");
+  /** One candidate: its LR, folder (relative to the sweep folder), metrics, and whether it kept retain. */
+  public record Row(double lr, String dir, boolean keepsRetain, Map<String, Double> metrics) {}
+
+  /** The chosen teacher: LR, folder (relative to the sweep folder) and why. */
+  public record Selected(double lr, String dir, String reason) {}
+
+  /** {@code sweep.json}. */
+  public record Result(String method, String setting, double retainTolerance, Map<String, Double> base,
+      List<Row> rows, Selected selected) {}
+
+  /** The folder of one LR's run inside a sweep folder. */
+  public static Path runDir(Path sweepDir, double lr) {
+    return sweepDir.resolve("lr_" + Names.lr(lr));
+  }
+
+  @Override
+  public String kind() {
+    return "select_teacher";
+  }
+
+  @Override
+  public Class<Spec> specType() {
+    return Spec.class;
+  }
+
+  @Override
+  public Class<Result> resultType() {
+    return Result.class;
+  }
+
+  @Override
+  public String resultFile() {
+    return "sweep.json";
+  }
+
+  @Override
+  public Result run(Spec spec, StageContext ctx) {
+    if (spec.candidates().isEmpty() || spec.candidates().size() != spec.lrs().size()) {
+      throw new IllegalArgumentException("teacher selection needs one finished run per learning rate");
+    }
+    Path out = ctx.dir().path();
+    List<Unlearn.Result> runs = new ArrayList<>();
+    for (Path c : spec.candidates()) {
+      runs.add(StageRunner.result(Unlearn.STAGE, c));
+    }
+    Path firstCk = Checkpoint.resolve(spec.candidates().get(0).resolve("checkpoint"));
+    TaskSpec protocol = SourceModel.task(firstCk, Json.read(firstCk.resolve(Checkpoint.PROVENANCE),
+        com.fasterxml.jackson.databind.JsonNode.class));
+    Task task = Tasks.of(protocol.setting(), protocol.data());
+    Map<String, Double> base = runs.get(0).before();
+    List<Row> rows = new ArrayList<>();
+    for (int i = 0; i < runs.size(); i++) {
+      Map<String, Double> m = runs.get(i).metrics();
+      rows.add(new Row(spec.lrs().get(i), out.toAbsolutePath().relativize(spec.candidates().get(i).toAbsolutePath())
+          .toString(), task.keepsRetain(m, base, spec.retainTolerance()), m));
+    }
+    Selected sel = select(task, rows, base, spec.retainTolerance(), spec.secondaryWeight());
+    writeCsv(out, rows, base);
+    return new Result(spec.method(), task.name(), spec.retainTolerance(), base, rows, sel);
+  }
+
+  /** The selection rule (see the class doc). */
+  static Selected select(Task task, List<Row> rows, Map<String, Double> base, double tol, double secondaryWeight) {
+    var forget = task.forgetMetric();
     Row best = null;
+    long keeping = rows.stream().filter(Row::keepsRetain).count();
     for (Row r : rows) {
-      if (!keepsRetain(r.metrics(), base, arith, tol)) {
-        continue;
-      }
-      if (best == null || forgetScore(r.metrics(), arith) > forgetScore(best.metrics(), arith)) {
+      if (r.keepsRetain() && (best == null
+          || forget.oriented(forget.of(r.metrics())) > forget.oriented(forget.of(best.metrics())))) {
         best = r;
       }
     }
     if (best != null) {
-      return new Selection(best.lr(), best.dir(), String.format(Locale.ROOT,
-          "strongest forgetting (%s = %.4f) among the %s learning rates that keep retain within %.0f%% of the base",
-          arith ? "forget_acc" : "kor_ce", best.metrics().get(arith ? "forget_acc" : "kor_ce"),
-          count(rows, base, arith, tol), tol * 100));
+      return new Selected(best.lr(), best.dir(), String.format(Locale.ROOT,
+          "strongest forgetting (%s = %.4f) among the %d learning rates that keep retain within %.0f%% of the base",
+          forget.key(), forget.of(best.metrics()), keeping, tol * 100));
     }
     Row closest = null;
     for (Row r : rows) {
-      if (closest == null || retainScore(r.metrics(), arith) > retainScore(closest.metrics(), arith)) {
+      if (closest == null || task.retainScore(r.metrics(), secondaryWeight)
+          > task.retainScore(closest.metrics(), secondaryWeight)) {
         closest = r;
       }
     }
-    return new Selection(closest.lr(), closest.dir(), String.format(Locale.ROOT,
+    return new Selected(closest.lr(), closest.dir(), String.format(Locale.ROOT,
         "no learning rate kept retain within %.0f%% of the base; chose the one with the best retain", tol * 100));
   }
 
-  static boolean keepsRetain(Map<String, Double> m, Map<String, Double> base, boolean arith, double tol) {
-    boolean eng = m.get("eng_ce") <= base.get("eng_ce") * (1 + tol);
-    if (!arith) {
-      return eng;
-    }
-    return eng && m.get("retain_acc") >= base.get("retain_acc") * (1 - tol);
-  }
-
-  private static long count(List<Row> rows, Map<String, Double> base, boolean arith, double tol) {
-    return rows.stream().filter(r -> keepsRetain(r.metrics(), base, arith, tol)).count();
-  }
-
-  /** Larger is more forgotten. */
-  static double forgetScore(Map<String, Double> m, boolean arith) {
-    return arith ? -m.get("forget_acc") : m.get("kor_ce");
-  }
-
-  /** Larger is better kept. */
-  static double retainScore(Map<String, Double> m, boolean arith) {
-    return arith ? m.get("retain_acc") - 0.01 * m.get("eng_ce") : -m.get("eng_ce");
-  }
-
-  private static void write(Path out, String method, String setting, List<Row> rows, Map<String, Double> base,
-      Selection sel, double tol) {
-    ObjectNode n = Json.MAPPER.createObjectNode();
-    n.put("method", method);
-    n.put("setting", setting);
-    n.put("retain_tolerance", tol);
-    ObjectNode b = n.putObject("base");
-    base.forEach(b::put);
-    ArrayNode arr = n.putArray("rows");
+  private static void writeCsv(Path out, List<Row> rows, Map<String, Double> base) {
     StringBuilder csv = new StringBuilder("lr");
     List<String> keys = new ArrayList<>(rows.get(0).metrics().keySet());
     keys.forEach(k -> csv.append(',').append(k));
-    csv.append(",keeps_retain\n");
-    csv.append("base");
+    csv.append(",keeps_retain\nbase");
     keys.forEach(k -> csv.append(',').append(base.getOrDefault(k, Double.NaN)));
     csv.append(",\n");
-    boolean arith = setting.equals("arithmetic");
     for (Row r : rows) {
-      ObjectNode o = arr.addObject();
-      o.put("lr", r.lr());
-      o.put("dir", out.relativize(r.dir()).toString());
-      o.put("keeps_retain", keepsRetain(r.metrics(), base, arith, tol));
-      ObjectNode mm = o.putObject("metrics");
-      r.metrics().forEach(mm::put);
       csv.append(r.lr());
       keys.forEach(k -> csv.append(',').append(r.metrics().get(k)));
-      csv.append(',').append(keepsRetain(r.metrics(), base, arith, tol)).append('\n');
+      csv.append(',').append(r.keepsRetain()).append('\n');
     }
-    ObjectNode s = n.putObject("selected");
-    s.put("lr", sel.lr());
-    s.put("dir", out.relativize(sel.dir()).toString());
-    s.put("reason", sel.reason());
-    Json.writeAtomic(out.resolve("sweep.json"), n);
     Json.writeStringAtomic(out.resolve("sweep.csv"), csv.toString());
-    Json.writeAtomic(out.resolve("selected.json"), s);
   }
 
-  public static String format(double lr) {
-    return dev.undo.run.Names.lr(lr);
-  }
-
-  /** Reads the teacher chosen by a finished sweep. */
+  /** The teacher chosen by a finished sweep: a folder inside the sweep folder. */
   public static Path selected(Path sweepDir) {
-    JsonNode s = Json.read(sweepDir.resolve("selected.json"), JsonNode.class);
-    return sweepDir.resolve(s.get("dir").asText());
+    Result r = StageRunner.result(STAGE, sweepDir);
+    Path p = sweepDir.resolve(r.selected().dir()).normalize();
+    if (!p.startsWith(sweepDir.normalize())) {
+      throw new IllegalArgumentException(sweepDir.resolve(STAGE.resultFile()) + ": selected folder "
+          + r.selected().dir() + " is outside the sweep folder");
+    }
+    return p;
   }
 }

@@ -39,7 +39,7 @@ class BatchSamplerTest {
   }
 
   private static Mixture paperArithmetic() {
-    return Mixtures.arithmetic(DocumentSource.of(ENGLISH), GEN, Mixtures.PAPER_ARITHMETIC_SHARE);
+    return Mixtures.arithmetic(DocumentSource.of(ENGLISH), GEN, 0.25);
   }
 
   @Test
@@ -129,23 +129,23 @@ class BatchSamplerTest {
   void presetsMatchThePaper() {
     DocumentSource eng = DocumentSource.of(ENGLISH);
     DocumentSource kor = DocumentSource.of(Corpus.of("korean", List.of("안녕하세요")));
-    assertProbabilities(Mixtures.language(eng, kor, Mixtures.PAPER_KOREAN_SHARE), 0.5, 0.5);
+    assertProbabilities(Mixtures.language(eng, kor, 0.5), 0.5, 0.5);
     assertProbabilities(Mixtures.languageFiltered(eng), 1.0);
     assertEquals("korean", Mixtures.languageForget(kor).entries().get(0).source().name());
     assertEquals("english", Mixtures.languageRetain(eng).entries().get(0).source().name());
 
-    Mixture arithmetic = Mixtures.arithmetic(eng, GEN, Mixtures.PAPER_ARITHMETIC_SHARE);
+    Mixture arithmetic = Mixtures.arithmetic(eng, GEN, 0.25);
     assertProbabilities(arithmetic, 0.75, 0.25);
     assertEquals(Op.all(), ((ArithmeticSource) arithmetic.entries().get(1).source()).ops());
 
-    Mixture filtered = Mixtures.arithmeticFiltered(eng, GEN, Mixtures.PAPER_ARITHMETIC_SHARE);
+    Mixture filtered = Mixtures.arithmeticFiltered(eng, GEN, 0.25);
     assertProbabilities(filtered, 0.875, 0.125);
     assertEquals(Op.retainOps(), ((ArithmeticSource) filtered.entries().get(1).source()).ops());
 
     Mixture forget = Mixtures.arithmeticForget(GEN);
     assertEquals(Op.forgetOps(), ((ArithmeticSource) forget.entries().get(0).source()).ops());
 
-    Mixture retain = Mixtures.arithmeticRetain(eng, GEN, Mixtures.PAPER_ARITHMETIC_SHARE);
+    Mixture retain = Mixtures.arithmeticRetain(eng, GEN, 0.25);
     assertProbabilities(retain, 6.0 / 7.0, 1.0 / 7.0);
 
     assertProbabilities(Mixtures.arithmetic(eng, GEN, 0.5), 0.5, 0.5);

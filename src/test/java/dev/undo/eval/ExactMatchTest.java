@@ -325,7 +325,7 @@ class ExactMatchTest {
    * One AdamW step on a batch of documents "prompt answer\n" drawn from {@code problems}, each cut to its last
    * seq + 1 tokens; the batch is as wide as its longest row.
    */
-  private static void trainStep(Decoder d, Params p, AdamW adam, NDManager m, Tokenizer tok,
+  static void trainStep(Decoder d, Params p, AdamW adam, NDManager m, Tokenizer tok,
       List<Problem> problems, Random rnd, int batch, int seq, double lr) {
     int[][] rows = new int[batch][];
     int width = 0;

@@ -23,7 +23,9 @@ class FormatTest {
     assertEquals("0.1235", Format.number(0.123456));
     assertEquals("1.1e+12", Format.number(1.1e12));
     assertEquals("0", Format.number(0));
-    assertEquals("n/a", Format.number(Double.POSITIVE_INFINITY));
+    assertEquals("n/a", Format.number(Double.NaN));
+    assertEquals("+inf", Format.number(Double.POSITIVE_INFINITY));
+    assertEquals("-inf", Format.number(Double.NEGATIVE_INFINITY));
   }
 
   @Test

@@ -31,4 +31,18 @@ class ParetoTest {
     List<P> twins = List.of(new P("x", 0.5, 0.5), new P("y", 0.5, 0.5));
     assertEquals(2, Pareto.frontier(twins, P::retain, true, P::forget, false).size());
   }
+
+  @Test
+  void dominationBeyondIntervalsNeedsBothAxesToClear() {
+    record Q(String name, Stats.Value retain, Stats.Value forget) {}
+    // Arithmetic directions: higher retain, lower forget are better.
+    Q a = new Q("a", new Stats.Value(0.90, 0.88, 0.92), new Stats.Value(0.40, 0.35, 0.45));
+    Q clear = new Q("clear", new Stats.Value(0.95, 0.93, 0.97), new Stats.Value(0.20, 0.15, 0.25));
+    Q overlapping = new Q("overlap", new Stats.Value(0.95, 0.91, 0.99), new Stats.Value(0.20, 0.15, 0.25));
+    assertEquals(clear, Pareto.dominatorBeyond(a, List.of(a, overlapping, clear), Q::retain, true, Q::forget, false));
+    assertEquals(null, Pareto.dominatorBeyond(a, List.of(a, overlapping), Q::retain, true, Q::forget, false));
+    // The overlapping point could dominate a within the intervals; a cannot dominate the clear one.
+    assertEquals(true, Pareto.possiblyDominated(a, List.of(overlapping), Q::retain, true, Q::forget, false));
+    assertEquals(false, Pareto.possiblyDominated(clear, List.of(a), Q::retain, true, Q::forget, false));
+  }
 }

@@ -18,8 +18,12 @@ class ComputeTest {
     assertEquals(3 * 448.0 * 100, t.trainFlops());
     Compute f = Compute.forward(c, 3, 10);
     assertEquals(4480.0, f.forwardFlops());
-    Compute sum = t.plus(f);
-    assertEquals(134400 + 4480, sum.totalFlops());
+    Compute e = Compute.evaluation(c, 3, 2);
+    assertEquals(896.0, e.evalFlops());
+    Compute sum = t.plus(f).plus(e);
+    assertEquals(134400 + 4480 + 896, sum.totalFlops());
+    assertEquals(134400 + 4480, sum.methodFlops());
+    assertEquals(2, sum.evalTokens());
     assertEquals(0.5, Compute.training(c, 3, 50, 1).fractionOf(t));
     // Parameter count: embedding 40 + per layer (64 + 96 + 16 norms) + final norm 4 = 220.
     assertEquals(220, c.parameterCount());

@@ -19,12 +19,12 @@ class ConfigLoaderTest {
   @Test
   void quickPresetOverridesDefaults() {
     ExperimentConfig c = ExperimentConfig.from(ConfigLoader.resolve("quick", Map.of()));
-    assertEquals(10, c.arithmetic().data().addSubMax());
+    assertEquals(10, c.arithmetic().data().get("add_sub_max").asInt());
     assertEquals(32, c.arithmetic().pretrain().seqLen());
-    assertEquals(5.0, c.arithmetic().unlearn().maxent().get("retain_weight").asDouble());
+    assertEquals(5.0, c.arithmetic().unlearn().maxent().retainWeight());
     assertEquals(java.util.List.of(1e-3, 2e-3, 3e-3, 5e-3), c.arithmetic().unlearn().sweepLrs("rmu"));
-    assertEquals(0.75, c.arithmetic().data().arithmetic());
-    assertEquals(0.2, c.arithmetic().data().wordProblemFraction());
+    assertEquals(0.75, c.arithmetic().data().get("arithmetic").asDouble());
+    assertEquals(0.2, c.arithmetic().data().get("word_problem_fraction").asDouble());
     // Untouched keys keep defaults.
     assertEquals(0.1, c.arithmetic().pretrain().weightDecay());
   }
@@ -56,9 +56,14 @@ class ConfigLoaderTest {
 
   @Test
   void badValueIsAnErrorNamingTheSection() {
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ExperimentConfig.from(
-        ConfigLoader.resolve("quick", Map.of("arithmetic.data.english", "0.9"))));
+    ExperimentConfig c = ExperimentConfig.from(ConfigLoader.resolve("quick",
+        Map.of("arithmetic.data.english", "0.9")));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> dev.undo.task.Tasks.of("arithmetic", c));
     assertTrue(e.getMessage().contains("arithmetic.data"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> ExperimentConfig.from(
+        ConfigLoader.resolve("quick", Map.of("language.distill.stop_rule", "sometimes"))));
+    assertTrue(e.getMessage().contains("language.distill.stop_rule"), e.getMessage());
   }
 
   @Test
@@ -75,10 +80,49 @@ class ConfigLoaderTest {
         "arithmetic.unlearn.graddiff.sweep_lrs", "[]")));
     assertEquals(java.util.List.of(1e-3, 2e-3), c.arithmetic().unlearn().sweepLrs("rmu"));
     assertEquals(java.util.List.of(1e-4, 3e-4), c.arithmetic().unlearn().sweepLrs("graddiff"));
-    ExperimentConfig bad = ExperimentConfig.from(ConfigLoader.resolve("quick", Map.of(
-        "arithmetic.unlearn.maxent.sweep_lrs", "[1e-4, -1]")));
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> bad.arithmetic().unlearn().sweepLrs("maxent"));
+        () -> ExperimentConfig.from(ConfigLoader.resolve("quick", Map.of(
+            "arithmetic.unlearn.maxent.sweep_lrs", "[1e-4, -1]"))));
     assertTrue(e.getMessage().contains("unlearn.maxent.sweep_lrs"), e.getMessage());
+  }
+
+  static String error(Map<String, String> overrides) {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> ExperimentConfig.from(ConfigLoader.resolve("micro", overrides)));
+    return e.getMessage();
+  }
+
+  @Test
+  void anIntegerKeyRejectsAFractionButAcceptsAnIntegralFloat() {
+    assertEquals("config key 'arithmetic.pretrain.steps': 1.5 is not an integer",
+        error(Map.of("arithmetic.pretrain.steps", "1.5")));
+    assertEquals(2000, ExperimentConfig.from(ConfigLoader.resolve("micro",
+        Map.of("arithmetic.pretrain.steps", "2.0e3"))).arithmetic().pretrain().steps());
+    assertEquals(10000, ExperimentConfig.from(ConfigLoader.resolve("micro",
+        Map.of("arithmetic.pretrain.steps", "1e4"))).arithmetic().pretrain().steps());
+    // Keys without a bound are checked when binding: a long, an int in a list, an int field.
+    assertEquals("config key 'seed': 12.5 is not an integer", error(Map.of("seed", "12.5")));
+    assertEquals("config key 'arithmetic.attack.report_steps[1]': 0.5 is not an integer",
+        error(Map.of("arithmetic.attack.report_steps", "[0, 0.5]")));
+    assertEquals("config key 'arithmetic.data.add_sub_max': \"12\" is not an integer",
+        error(Map.of("arithmetic.data.add_sub_max", "'12'")));
+    assertEquals("config key 'arithmetic.data.add_sub_max': 3000000000 is out of range (-2147483648 to "
+        + "2147483647)", error(Map.of("arithmetic.data.add_sub_max", "3000000000")));
+  }
+
+  @Test
+  void sizesHaveSaneUpperBounds() {
+    assertEquals("config key 'arithmetic.pretrain.batch_size': 100000 is above the limit 4096 (use grad_accum for "
+        + "larger effective batches)", error(Map.of("arithmetic.pretrain.batch_size", "100000")));
+    assertEquals("config key 'language.eval.batch_size': 0 is below the minimum 1 (use grad_accum for larger "
+        + "effective batches)", error(Map.of("language.eval.batch_size", "0")));
+    assertEquals("config key 'model.max_seq_len': 1.0E30 is above the limit 8192 (longer sequences do not fit in "
+        + "memory)", error(Map.of("model.max_seq_len", "1e30")));
+    assertEquals("config key 'arithmetic.pretrain.steps': 1000000000000 is above the limit 100000000",
+        error(Map.of("arithmetic.pretrain.steps", "1000000000000")));
+    assertEquals("--batch-size: 0 is below the minimum 1",
+        assertThrows(IllegalArgumentException.class, () -> ConfigLoader.checkRange("--batch-size", 0, 1, 4096))
+            .getMessage());
+    assertEquals(7, ConfigLoader.checkRange("--threads", 7, 1, 1024));
   }
 }

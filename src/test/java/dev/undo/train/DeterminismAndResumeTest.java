@@ -11,6 +11,7 @@ import dev.undo.model.Engines;
 import dev.undo.pretrain.Pretrain;
 import dev.undo.run.ConfigLoader;
 import dev.undo.run.ExperimentConfig;
+import dev.undo.stage.StageRunner;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -32,8 +33,8 @@ class DeterminismAndResumeTest {
     Engines.start(1);
     ObjectNode t = tree();
     ExperimentConfig c = ExperimentConfig.from(t);
-    Pretrain.run(c, t, "arithmetic", false, tmp.resolve("a"), false);
-    Pretrain.run(c, t, "arithmetic", false, tmp.resolve("b"), false);
+    StageRunner.run(Pretrain.STAGE, Pretrain.Spec.of(c, "arithmetic", false), tmp.resolve("a"), StageRunner.Options.QUIET);
+    StageRunner.run(Pretrain.STAGE, Pretrain.Spec.of(c, "arithmetic", false), tmp.resolve("b"), StageRunner.Options.QUIET);
     assertArrayEquals(Files.readAllBytes(tmp.resolve("a/metrics.jsonl")),
         Files.readAllBytes(tmp.resolve("b/metrics.jsonl")));
     assertArrayEquals(Files.readAllBytes(tmp.resolve("a/checkpoint/model.safetensors")),
@@ -46,17 +47,17 @@ class DeterminismAndResumeTest {
     Engines.start(1);
     ObjectNode t = tree();
     ExperimentConfig c = ExperimentConfig.from(t);
-    Pretrain.run(c, t, "arithmetic", false, tmp.resolve("full"), false);
+    StageRunner.run(Pretrain.STAGE, Pretrain.Spec.of(c, "arithmetic", false), tmp.resolve("full"), StageRunner.Options.QUIET);
     // Die after step 10: the last checkpoint is at step 8, so steps 9-10 are redone on resume.
     System.setProperty("undo.test.crashAfterStep", "10");
     try {
       assertThrows(TrainingRun.SimulatedCrash.class,
-          () -> Pretrain.run(c, t, "arithmetic", false, tmp.resolve("killed"), false));
+          () -> StageRunner.run(Pretrain.STAGE, Pretrain.Spec.of(c, "arithmetic", false), tmp.resolve("killed"), StageRunner.Options.QUIET));
     } finally {
       System.clearProperty("undo.test.crashAfterStep");
     }
     assertFalse(Files.exists(tmp.resolve("killed/DONE")));
-    Pretrain.Summary s = Pretrain.run(c, t, "arithmetic", false, tmp.resolve("killed"), false);
+    Pretrain.Result s = StageRunner.run(Pretrain.STAGE, Pretrain.Spec.of(c, "arithmetic", false), tmp.resolve("killed"), StageRunner.Options.QUIET);
     assertArrayEquals(Files.readAllBytes(tmp.resolve("full/metrics.jsonl")),
         Files.readAllBytes(tmp.resolve("killed/metrics.jsonl")));
     assertArrayEquals(Files.readAllBytes(tmp.resolve("full/checkpoint/model.safetensors")),
@@ -64,7 +65,7 @@ class DeterminismAndResumeTest {
     assertEquals(16, s.compute().steps());
     // A finished stage is skipped: same summary, nothing rewritten.
     long before = Files.getLastModifiedTime(tmp.resolve("killed/metrics.jsonl")).toMillis();
-    Pretrain.run(c, t, "arithmetic", false, tmp.resolve("killed"), false);
+    StageRunner.run(Pretrain.STAGE, Pretrain.Spec.of(c, "arithmetic", false), tmp.resolve("killed"), StageRunner.Options.QUIET);
     assertEquals(before, Files.getLastModifiedTime(tmp.resolve("killed/metrics.jsonl")).toMillis());
   }
 }

@@ -11,7 +11,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** Hand-computed values for every loss (STYLE.md habits). */
+/** Hand-computed values for every loss (hand-computed, as docs/DESIGN.md asks of every loss). */
 class LossesTest {
   static NDManager m;
 

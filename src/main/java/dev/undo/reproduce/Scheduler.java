@@ -1,0 +1,148 @@
+package dev.undo.reproduce;
+
+import dev.undo.run.Json;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletionException;
+
+/**
+ * Runs a {@link Plan} on an {@link Executor}: a node starts once the nodes it depends on are done; among ready
+ * nodes, the head of the costliest remaining chain of work starts first (ties: plan order), up to the executor's
+ * slots. A node's specs are produced on this thread just before it starts, from the finished folders of its
+ * dependencies. Prints a line when a node starts and ends, with an ETA from the nodes that did work; writes
+ * {@code progress.json}. A failed node stops new starts and is rethrown once the running ones end.
+ *
+ * <p>Each stage's numbers depend only on its inputs, seed and intra-op thread count, never on what runs beside it,
+ * so the schedule does not change results.
+ */
+public final class Scheduler {
+  private Scheduler() {}
+
+  public static void run(Plan plan, Executor executor, Path out) {
+    int slots = Math.max(1, executor.slots());
+    List<Plan.Node> order = plan.byPriority();
+    double before = previousWall(out);
+    long t0 = System.nanoTime();
+    Object lock = new Object();
+    Set<String> done = new HashSet<>();
+    Set<String> started = new HashSet<>();
+    List<String> running = new ArrayList<>();
+    double[] work = {0, 0}; // nanos spent in nodes that did work, and their estimated cost
+    double[] left = {plan.totalCost()};
+    Throwable[] failure = {null};
+    // Set by every node that ends. A node can end while this thread is still launching others (its future may be
+    // complete before whenComplete is attached, which then runs the callback here), so wait only if none has.
+    boolean[] ended = {false};
+    int total = plan.nodes().size();
+    synchronized (lock) {
+      while (done.size() < total) {
+        ended[0] = false;
+        if (failure[0] == null) {
+          for (Plan.Node node : order) {
+            if (running.size() >= slots) {
+              break;
+            }
+            if (started.contains(node.id()) || !done.containsAll(node.deps())) {
+              continue;
+            }
+            started.add(node.id());
+            running.add(node.name());
+            System.err.printf(Locale.ROOT, "[%d/%d] start %s%s%n", started.size(), total, node.name(),
+                running.size() > 1 ? "  (running: " + String.join(", ", running) + ")" : "");
+            ResolvedNode resolved;
+            try {
+              resolved = resolve(node);
+            } catch (RuntimeException e) {
+              failure[0] = e;
+              running.remove(node.name());
+              break;
+            }
+            long t = System.nanoTime();
+            executor.launch(resolved).whenComplete((ok, err) -> {
+              long spent = System.nanoTime() - t;
+              synchronized (lock) {
+                running.remove(node.name());
+                if (err != null) {
+                  if (failure[0] == null) {
+                    failure[0] = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
+                  }
+                } else {
+                  done.add(node.id());
+                  left[0] -= node.cost();
+                  if (spent > 2_000_000_000L) { // a skipped (finished) node takes well under a second
+                    work[0] += spent;
+                    work[1] += node.cost();
+                  }
+                  // ETA: time per unit of estimated cost so far, times the cost left, shared by the slots.
+                  String eta = work[1] == 0 ? "?"
+                      : duration((long) (work[0] / work[1] * Math.max(0, left[0]) / slots));
+                  System.err.printf(Locale.ROOT, "[%d/%d] done  %s in %s (ETA %s)%n", done.size(), total,
+                      node.name(), duration(spent), eta);
+                  Map<String, Object> p = new LinkedHashMap<>();
+                  p.put("done", done.size());
+                  p.put("of", total);
+                  p.put("last", node.name());
+                  p.put("wall_seconds", before + (System.nanoTime() - t0) / 1e9);
+                  Json.writeAtomic(out.resolve("progress.json"), p);
+                }
+                ended[0] = true;
+                lock.notifyAll();
+              }
+            });
+          }
+        }
+        if (failure[0] != null && running.isEmpty()) {
+          break;
+        }
+        if (failure[0] == null && running.isEmpty() && done.size() < total && !ended[0]) {
+          throw new IllegalStateException("plan has nodes that can never start (a dependency cycle)");
+        }
+        try {
+          while (!ended[0]) {
+            lock.wait();
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IllegalStateException("interrupted while waiting for stages", e);
+        }
+      }
+    }
+    if (failure[0] instanceof RuntimeException re) {
+      throw re;
+    }
+    if (failure[0] instanceof Error er) {
+      throw er;
+    }
+    if (failure[0] != null) {
+      throw new IllegalStateException(failure[0]);
+    }
+  }
+
+  /** The node with every stage's spec produced and serialised. */
+  static ResolvedNode resolve(Plan.Node node) {
+    List<ResolvedNode.Stage> stages = new ArrayList<>();
+    for (Plan.Call c : node.calls()) {
+      stages.add(new ResolvedNode.Stage(c.kind(), c.dir().toString(), Stages.json(c.spec().get())));
+    }
+    return new ResolvedNode(node.id(), node.name(), stages);
+  }
+
+  static double previousWall(Path out) {
+    Path p = out.resolve("progress.json");
+    if (!java.nio.file.Files.exists(p)) {
+      return 0;
+    }
+    return Json.read(p, com.fasterxml.jackson.databind.JsonNode.class).path("wall_seconds").asDouble();
+  }
+
+  static String duration(long nanos) {
+    long s = nanos / 1_000_000_000L;
+    return String.format(Locale.ROOT, "%d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60);
+  }
+}
