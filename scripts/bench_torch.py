@@ -13,8 +13,10 @@ keeps the busy threads at the core count. OMP_WAIT_POLICY defaults to PASSIVE (s
 2-core EPYC with Debian's OpenBLAS 0.3.21, at the size above: intra-op 2 + BLAS 1 (the default) 231 ms/step,
 1 + 2 222-237 ms, 1 + 1 263-273 ms, 2 + 2 over 500 ms. With one core taken by another process: 1 + 1 about
 250 ms, 2 + 1 about 260-270 ms with PASSIVE but 0.8-4.8 s with libgomp's spinning default. Without OpenBLAS
-(Debian's reference libblas3 only) a step takes about 3.3 s: install libopenblas0-pthread. The "other_cpu_pct"
-field says how busy the machine was meanwhile; a number measured while something else ran is not a baseline.
+(Debian's reference libblas3 only) a step takes about 3.3 s: `apt-get install -y python3-torch
+libopenblas0-pthread`. The "blas" field says which BLAS was actually loaded (vendor "reference" means the slow
+one; `undo bench --compare` then prints no ratio). The "other_cpu_pct" field says how busy the machine was
+meanwhile; a number measured while something else ran is not a baseline.
 
   /usr/bin/python3 scripts/bench_torch.py --vocab 256 --hidden 128 --layers 4 --heads 4 \\
       --intermediate 512 --seq 128 --batch 16
@@ -70,6 +72,7 @@ os.environ["MKL_NUM_THREADS"] = str(args.blas_threads)
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import json  # noqa: E402
+import re  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 
@@ -80,14 +83,51 @@ import reference_model as rm  # noqa: E402
 import safetensors_io  # noqa: E402
 
 
-def loaded_blas() -> str:
+BLAS_NAMES = ("blas", "lapack", "mkl", "blis", "atlas")
+
+
+def blas_report():
+    """Which BLAS this process actually runs, for judging the comparison: {vendor, libraries, build}.
+
+    Debian's torch is built against the generic libblas.so.3 (torch.__config__ says BLAS_INFO=generic) and gets
+    whatever the libblas.so.3 alternative points to at run time: OpenBLAS when libopenblas0-pthread is installed,
+    otherwise the unoptimised reference BLAS of libblas3, about 20x slower here. So the answer is read from the
+    libraries mapped into this process after a matrix product has run (/proc/self/maps); only when no BLAS library
+    is mapped (pip wheels link MKL statically) does the build configuration decide. vendor is one of "openblas",
+    "mkl", "blis", "atlas", "reference" (a libblas.so.* from none of those) or "unknown".
+    """
+    x = torch.ones(64, 64)
+    (x @ x).sum().item()  # a GEMM, so a lazily loaded BLAS is mapped by now
+    libs = set()
     try:
         with open("/proc/self/maps") as f:
-            libs = {os.path.basename(os.path.realpath(line.split()[-1])) for line in f
-                    if "/" in line and "blas" in os.path.basename(line.split()[-1]).lower()}
-        return ",".join(sorted(libs)) or "none"
+            for line in f:
+                parts = line.split()
+                if len(parts) < 6 or not parts[-1].startswith("/"):
+                    continue
+                name = os.path.basename(parts[-1]).lower()
+                if any(k in name for k in BLAS_NAMES):
+                    libs.add(os.path.realpath(parts[-1]))
     except OSError:
-        return "unknown"
+        pass
+    names = [os.path.basename(p).lower() for p in libs]
+    m = re.search(r"BLAS_INFO=([^,\s]+)", torch.__config__.show())
+    build = m.group(1) if m else ""
+    if any(n.startswith("libmkl") for n in names):
+        vendor = "mkl"
+    elif any("openblas" in n for n in names):
+        vendor = "openblas"
+    elif any(n.startswith("libblis") for n in names):
+        vendor = "blis"
+    elif any("atlas" in p.lower() for p in libs):
+        vendor = "atlas"
+    elif any(n.startswith("libblas.so") for n in names):
+        vendor = "reference"
+    elif build in ("mkl", "open", "openblas", "blis"):
+        vendor = {"open": "openblas"}.get(build, build)  # linked into libtorch itself
+    else:
+        vendor = "unknown"
+    return {"vendor": vendor, "libraries": sorted(libs), "build": build}
 
 
 def cpu_seconds():
@@ -198,7 +238,7 @@ def main():
     print(json.dumps({
         "impl": "pytorch",
         "torch": torch.__version__,
-        "blas": loaded_blas(),
+        "blas": blas_report(),
         "tokens_per_s": round(tokens_per_step / median, 1),
         "step_ms_median": round(median * 1e3, 2),
         "step_ms_mean": round(statistics.fmean(times) * 1e3, 2),

@@ -11,8 +11,10 @@ import dev.undo.data.ArithmeticConfig;
 import dev.undo.data.ArithmeticGenerator;
 import dev.undo.data.Kind;
 import dev.undo.data.Op;
+import dev.undo.data.Problem;
 import dev.undo.data.Tokenizer;
 import dev.undo.eval.Evaluator;
+import dev.undo.eval.ExactMatch;
 import dev.undo.model.Decoder;
 import dev.undo.model.Engines;
 import dev.undo.model.Init;
@@ -23,9 +25,11 @@ import dev.undo.run.Compute;
 import dev.undo.run.Json;
 import dev.undo.train.AdamW;
 import dev.undo.train.Autograd;
+import dev.undo.train.Checkpoint;
 import dev.undo.train.Losses;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -81,6 +85,24 @@ final class BenchCommand implements Callable<Integer> {
       + "(100 equations and 100 held-out word problems per operation, 6 new tokens each) with and without the "
       + "key-value cache, and check both give the same answers.")
   boolean decode;
+
+  @Option(names = "--exact-match", description = "Also time arithmetic accuracy on the paper's evaluation set (800 "
+      + "problems) two ways on the same model: greedy decoding with the key-value cache, as accuracy was scored "
+      + "before, and one teacher-forced pass (eval/ExactMatch); print problems/s of both, whether their per-problem "
+      + "verdicts agree under the exact-match rule, and how often the old numeric rule disagrees.")
+  boolean exactMatch;
+
+  @Option(names = "--model", paramLabel = "DIR", description = "Checkpoint for --exact-match (default: a random "
+      + "model of --size with max_seq_len 192; a trained one stops greedy rows early and has real verdicts).")
+  Path model;
+
+  @Option(names = "--eval-batch", defaultValue = "100", description = "Problems per batch for --exact-match "
+      + "(default ${DEFAULT-VALUE}, as in evaluation).")
+  int evalBatch;
+
+  @Option(names = "--eval-batch-tokens", defaultValue = "" + ExactMatch.BATCH_TOKENS, description = "Most padded "
+      + "tokens per one-pass batch for --exact-match (default ${DEFAULT-VALUE}).")
+  int evalBatchTokens;
 
   @Option(names = "--ensemble", split = ",", paramLabel = "K", description = "Also time ensemble training steps "
       + "with K members (comma-separated list, e.g. 1,2,4,8), each member on its own batch of --batch x --seq "
@@ -177,7 +199,15 @@ final class BenchCommand implements Callable<Integer> {
       double flopsPerToken = 3 * Compute.forwardFlopsPerToken(cfg, seq);
       System.out.printf("%-10s %12.1f %12d %10.2f %8.3f%n", "pytorch", pyMs, Math.round(pyTok),
           flopsPerToken * pyTok / 1e9, flopsPerToken * pyTok / 1e9 / gemm);
-      System.out.printf("djl / pytorch tokens/s: %.2f%n", ((Number) java.get("tokens_per_s")).doubleValue() / pyTok);
+      String blas = blasVendor(py);
+      System.out.printf("pytorch BLAS: %s%n", describeBlas(py));
+      if (blas.equals("reference")) {
+        System.out.println("WARNING: PyTorch ran on the unoptimised reference BLAS (libblas3), not a fair baseline: no "
+            + "ratio printed. Get OpenBLAS with: apt-get install -y python3-torch libopenblas0-pthread");
+      } else {
+        System.out.printf("djl / pytorch tokens/s: %.2f%s%n", ((Number) java.get("tokens_per_s")).doubleValue() / pyTok,
+            blas.equals("unknown") ? " (PyTorch's BLAS could not be identified; check it before trusting this)" : "");
+      }
     }
     if (distill) {
       System.out.printf("distillation (teacher forward + student KL): %.1f ms/step, %d tokens/s (%.2fx pretraining "
@@ -190,6 +220,23 @@ final class BenchCommand implements Callable<Integer> {
       System.out.printf("greedy decoding, %d prompts x %d new tokens (max_seq_len 192): cached %.2f s, uncached "
           + "%.2f s (%.1fx); same answers: %s%n", dm.get("prompts"), dm.get("new_tokens"), dm.get("cached_s"),
           dm.get("uncached_s"), (double) dm.get("uncached_s") / (double) dm.get("cached_s"), dm.get("same"));
+    }
+    if (exactMatch) {
+      Map<String, Object> em = timeExactMatch();
+      java.put("exact_match", em);
+      System.out.printf("exact match, %d problems (operands %s; model %s, max_seq_len %d; batches of %d rows, one "
+          + "pass also <= %d tokens), best of 3:%n", em.get("problems"), em.get("operands"), em.get("model"),
+          em.get("max_seq_len"), evalBatch, evalBatchTokens);
+      String[][] rows = {{"greedy", "greedy, cached (accuracy before)"},
+          {"greedy_rule", "greedy, n+1 tokens (reference rule)"}, {"one_pass", "one teacher-forced pass"}};
+      for (String[] row : rows) {
+        System.out.printf("  %-38s %7.2f s wall %8.1f problems/s %8.2f s CPU%n", row[1], em.get(row[0] + "_s"),
+            em.get(row[0] + "_problems_per_s"), em.get(row[0] + "_cpu_s"));
+      }
+      System.out.printf("  one pass vs greedy: %.2fx (wall), %.2fx (CPU)%n", em.get("speedup"), em.get("cpu_speedup"));
+      System.out.printf("  accuracy %.4f; same_verdicts: %s; the old numeric rule disagrees on %d (same greedy "
+          + "continuation: %d)%n", em.get("accuracy"), em.get("same_verdicts"), em.get("old_rule_disagreements"),
+          em.get("numeric_rule_disagreements"));
     }
     if (ensemble != null) {
       System.out.printf("%nensemble training steps (each member its own batch of %d x %d; phases are medians):%n",
@@ -252,6 +299,108 @@ final class BenchCommand implements Callable<Integer> {
       r.put("same", a.equals(b));
     }
     return r;
+  }
+
+  /**
+   * Accuracy on the paper's evaluation set (100 equations and 100 held-out word problems per operation, seed 7) three
+   * ways, on one model: the old path (cached greedy decoding of the longest answer + 1 tokens with early stop, then
+   * the numeric rule), the exact-match rule on top of greedy decoding (n + 1 tokens per problem) and one
+   * teacher-forced pass (preparation included). Three rounds, interleaved so that load from other processes hits all
+   * three alike; wall and CPU time are each the least of the three.
+   */
+  private Map<String, Object> timeExactMatch() {
+    Map<String, Object> r = new LinkedHashMap<>();
+    try (NDManager m = NDManager.newBaseManager()) {
+      Checkpoint.Loaded ck = model == null ? null : Checkpoint.load(model, m);
+      List<Problem> problems = new ArrayList<>();
+      ArithmeticGenerator gen = new ArithmeticGenerator(ck == null ? ArithmeticConfig.paper() : arithmeticOf(ck));
+      for (Op op : Op.values()) {
+        for (Kind kind : Kind.values()) {
+          problems.addAll(gen.evalSet(op, kind, 100, 7));
+        }
+      }
+      List<String> prompts = problems.stream().map(Problem::prompt).toList();
+      List<String> answers = problems.stream().map(Problem::answer).toList();
+      Tokenizer tok = ck != null ? ck.tokenizer() : Tokenizer.build(problems.stream().map(Problem::text).toList(), 1);
+      ModelConfig cfg = ck != null ? ck.config() : ModelConfig.named(size, tok.vocabSize(), 192);
+      Params p = ck != null ? ck.params() : Init.random(cfg, m, 3);
+      try (Decoder dec = new Decoder(cfg, m)) {
+        Evaluator ev = new Evaluator(dec, tok, m, evalBatch);
+        // {wall, process CPU} seconds, each the least of 3, of: old greedy path, greedy under the new rule, one pass.
+        double[][] best = new double[3][];
+        boolean[] old = null;
+        boolean[] rule = null;
+        ExactMatch.Verdicts one = null;
+        for (int rep = 0; rep < 3; rep++) {
+          double[] t0 = clocks();
+          old = ev.numericVerdicts(p, prompts, answers);
+          double[] t1 = clocks();
+          rule = ev.greedyVerdicts(p, prompts, answers);
+          double[] t2 = clocks();
+          one = ev.exactMatch(p, ExactMatch.prepare(problems, tok, cfg.maxSeqLen(), evalBatch, evalBatchTokens));
+          double[] t3 = clocks();
+          double[][] ticks = {t0, t1, t2, t3};
+          for (int k = 0; k < 3; k++) {
+            double wall = ticks[k + 1][0] - ticks[k][0];
+            double cpu = ticks[k + 1][1] - ticks[k][1];
+            best[k] = best[k] == null ? new double[] {wall, cpu}
+                : new double[] {Math.min(best[k][0], wall), Math.min(best[k][1], cpu)};
+          }
+        }
+        int[][] continuations = ev.answerContinuations(p, prompts, answers);
+        int oldDiff = 0;
+        int numericDiff = 0;
+        for (int i = 0; i < old.length; i++) {
+          oldDiff += old[i] != one.solved()[i] ? 1 : 0;
+          numericDiff += Evaluator.matches(tok.decode(continuations[i]), answers.get(i)) != one.solved()[i] ? 1 : 0;
+        }
+        r.put("model", ck != null ? model.toString() : "random " + size);
+        ArithmeticConfig ac = gen.config();
+        r.put("operands", ac.addSubMin() + "-" + ac.addSubMax() + " (+-), " + ac.mulDivMin() + "-" + ac.mulDivMax()
+            + " (*/)");
+        r.put("problems", problems.size());
+        r.put("max_seq_len", cfg.maxSeqLen());
+        String[] names = {"greedy", "greedy_rule", "one_pass"};
+        for (int k = 0; k < 3; k++) {
+          r.put(names[k] + "_s", round(best[k][0]));
+          r.put(names[k] + "_cpu_s", round(best[k][1]));
+          r.put(names[k] + "_problems_per_s", round(problems.size() / best[k][0]));
+        }
+        r.put("speedup", round(best[0][0] / best[2][0]));
+        r.put("cpu_speedup", round(best[0][1] / best[2][1]));
+        r.put("accuracy", round(one.accuracy()));
+        r.put("same_verdicts", Arrays.equals(rule, one.solved()));
+        r.put("old_rule_disagreements", oldDiff);
+        r.put("numeric_rule_disagreements", numericDiff);
+      } finally {
+        p.close(); // the checkpoint's weights, if any; the rest of it goes with the manager
+      }
+    }
+    return r;
+  }
+
+  /**
+   * {wall, CPU of this process} in seconds. On a machine shared with other jobs the CPU time is the steadier
+   * measure of work done (with one intra-op thread the model runs on the calling thread).
+   */
+  private static double[] clocks() {
+    double cpu = ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
+        ? os.getProcessCpuTime() / 1e9 : Double.NaN;
+    return new double[] {System.nanoTime() / 1e9, cpu};
+  }
+
+  /**
+   * The operand ranges a checkpoint was trained on, from its provenance ({@code config.experiment.<setting>.data}),
+   * so that its bench problems are ones it can solve; the paper's ranges if the provenance does not say.
+   */
+  private static ArithmeticConfig arithmeticOf(Checkpoint.Loaded ck) {
+    JsonNode c = ck.provenance().path("config");
+    JsonNode d = c.path("experiment").path(c.path("setting").asText("arithmetic")).path("data");
+    ArithmeticConfig paper = ArithmeticConfig.paper();
+    return new ArithmeticConfig(d.path("add_sub_min").asInt(paper.addSubMin()),
+        d.path("add_sub_max").asInt(paper.addSubMax()), d.path("mul_div_min").asInt(paper.mulDivMin()),
+        d.path("mul_div_max").asInt(paper.mulDivMax()),
+        d.path("word_problem_fraction").asDouble(paper.wordProblemFraction()));
   }
 
   /** Inputs of one bench batch: a row of seq + 1 ids gives seq inputs and seq next-token targets. */
@@ -364,6 +513,30 @@ final class BenchCommand implements Callable<Integer> {
     @SuppressWarnings("unchecked")
     Map<String, Object> out = Json.LINE.convertValue(n, Map.class);
     return out;
+  }
+
+  /**
+   * The BLAS vendor scripts/bench_torch.py found loaded in its process ("openblas", "mkl", "blis", "atlas",
+   * "reference" or "unknown"). Debian's torch runs whatever libblas.so.3 points to, and with the reference BLAS it
+   * is about 20x slower than with OpenBLAS, which would make any ratio meaningless.
+   */
+  static String blasVendor(Map<String, Object> py) {
+    Object b = py.get("blas");
+    if (b instanceof Map<?, ?> m && m.get("vendor") != null) {
+      return m.get("vendor").toString();
+    }
+    return "unknown";
+  }
+
+  private static String describeBlas(Map<String, Object> py) {
+    Object b = py.get("blas");
+    if (b instanceof Map<?, ?> m) {
+      Object libs = m.get("libraries");
+      String list = libs instanceof List<?> l && !l.isEmpty()
+          ? l.stream().map(Object::toString).reduce((x, y) -> x + ", " + y).orElse("") : "no BLAS library mapped";
+      return blasVendor(py) + " (" + list + "; torch build BLAS_INFO=" + m.get("build") + ")";
+    }
+    return "unknown (" + b + ")";
   }
 
   private static double median(double[] v) {

@@ -7,17 +7,17 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.undo.data.Problem;
 import dev.undo.data.Tokenizer;
-import dev.undo.model.Decoder;
 import dev.undo.model.EnsembleDecoder;
 import dev.undo.model.EnsembleParams;
-import dev.undo.model.Params;
 import dev.undo.train.EnsembleLosses;
+import java.util.Arrays;
 import java.util.List;
 
 /**
- * {@link Evaluator}'s measurements for every member of an ensemble at once: held-out windows are shared by all
- * members, so one batched forward scores them all; problems are scored the same way. Member k's numbers equal
- * {@link Evaluator}'s on member k alone (up to float rounding of the batched products; tested).
+ * {@link Evaluator}'s measurements for every member of an ensemble at once: held-out windows and arithmetic problems
+ * are shared by all members, so one batched forward scores them all (problems by {@link ExactMatch}'s one
+ * teacher-forced pass). Member k's numbers equal {@link Evaluator}'s on member k alone (CE up to float rounding of
+ * the batched products, verdicts problem by problem; tested).
  */
 public final class EnsembleEvaluator {
   private final EnsembleDecoder decoder;
@@ -99,17 +99,51 @@ public final class EnsembleEvaluator {
     return out;
   }
 
-  /** Per member, the number of problems solved under {@link Evaluator}'s rule. */
+  /** Per member, the number of problems solved under {@link ExactMatch}'s rule. */
   long[] solvedBy(EnsembleParams p, List<Problem> problems) {
     long[] out = new long[p.size()];
-    try (Decoder single = new Decoder(decoder.config(), manager)) {
-      Evaluator ev = new Evaluator(single, tokenizer, manager, batchSize);
-      for (int m = 0; m < p.size(); m++) {
-        try (Params member = p.member(m, manager)) {
-          out[m] = ev.scorer(member).solved(problems)[0];
-        }
-      }
+    if (problems.isEmpty()) {
+      return out;
+    }
+    ExactMatch.Verdicts[] v = exactMatch(p, prepare(problems, p.size()));
+    for (int m = 0; m < out.length; m++) {
+      out[m] = v[m].correct();
     }
     return out;
+  }
+
+  /**
+   * {@code problems} batched for one-pass scoring by a K-member ensemble: the single model's limits (rows, {@link
+   * ExactMatch#BATCH_TOKENS}) divided by K, so that one forward of all members holds about as many activations as
+   * one of a single model (the scope keeps them all until the batch is scored).
+   */
+  public ExactMatch.Prepared prepare(List<Problem> problems, int members) {
+    return ExactMatch.prepare(problems, tokenizer, decoder.config().maxSeqLen(), Math.max(1, batchSize / members),
+        Math.max(1, ExactMatch.BATCH_TOKENS / members));
+  }
+
+  /**
+   * Per member, its verdict on every problem of {@code prepared}, for all members in one teacher-forced pass per
+   * batch: the batch's tokens {@code (B, T)} are shared by the members, the ensemble forward gives logits {@code
+   * (K, B, T, V)}, {@link ExactMatch#pick} takes each member's argmax at the scored positions (only those ids reach
+   * the host) and {@link ExactMatch#scoreEach} compares them with the answers. Member k's verdicts are those of
+   * {@link Evaluator#exactMatch} on member k alone (tested problem by problem).
+   */
+  public ExactMatch.Verdicts[] exactMatch(EnsembleParams p, ExactMatch.Prepared prepared) {
+    List<ExactMatch.Batch> batches = prepared.batches();
+    if (batches.isEmpty()) {
+      ExactMatch.Verdicts[] none = new ExactMatch.Verdicts[p.size()];
+      Arrays.fill(none, ExactMatch.Verdicts.of(new boolean[0]));
+      return none;
+    }
+    long[][] picks = new long[batches.size()][];
+    for (int b = 0; b < batches.size(); b++) {
+      ExactMatch.Batch batch = batches.get(b);
+      try (NDScope scope = new NDScope()) {
+        NDArray logits = decoder.logits(p, batch.tokens(manager)); // (K, B, T, V)
+        picks[b] = ExactMatch.pick(logits, batch); // K · predictions ids, member-major
+      }
+    }
+    return ExactMatch.scoreEach(picks, prepared);
   }
 }

@@ -13,12 +13,14 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The two measurements of docs/PROTOCOL.md: cross-entropy on held-out text, and exact-match accuracy of greedy answers to
- * arithmetic prompts. Both run without autograd and batch their work.
+ * The two measurements of docs/PROTOCOL.md: cross-entropy on held-out text, and exact-match accuracy on arithmetic
+ * problems. Both run without autograd and batch their work. Accuracy follows the rule of {@link ExactMatch} (greedy
+ * decoding would emit the answer's tokens, then whitespace) and is scored by one teacher-forced forward pass;
+ * greedy decoding ({@link #greedy}) remains for prompts without a known answer and as the tested reference.
  *
- * <p>Greedy decoding pads prompts on the right. Under a causal mask a position never sees the positions after it,
- * so right padding changes nothing before each row's last real token, and a whole batch of prompts of different
- * lengths decodes together exactly as each would alone.
+ * <p>Greedy decoding without a cache, like one-pass scoring, pads rows on the right. Under a causal mask a position
+ * never sees the positions after it, so right padding changes nothing before each row's last real token, and a
+ * whole batch of prompts of different lengths decodes together exactly as each would alone.
  */
 public final class Evaluator {
   private final Decoder decoder;
@@ -116,7 +118,10 @@ public final class Evaluator {
 
       @Override
       public long[] solved(List<Problem> problems) {
-        return new long[] {Math.round(accuracy(p, problems) * problems.size())};
+        if (problems.isEmpty()) {
+          return new long[] {0};
+        }
+        return new long[] {exactMatch(p, prepare(problems)).correct()};
       }
 
       @Override
@@ -126,37 +131,116 @@ public final class Evaluator {
     };
   }
 
-  /** Fraction of problems whose greedy answer, first whitespace-separated token, equals the answer. */
+  /**
+   * Fraction of problems solved under the exact-match rule of {@link ExactMatch} (the answer's tokens, then a
+   * whitespace token), scored by one teacher-forced forward pass per batch; NaN for no problems.
+   */
   public double accuracy(Params p, List<Problem> problems) {
-    List<String> prompts = new ArrayList<>();
-    List<String> answers = new ArrayList<>();
-    for (Problem pr : problems) {
-      prompts.add(pr.prompt());
-      answers.add(pr.answer());
+    if (problems.isEmpty()) {
+      return Double.NaN;
     }
-    return accuracy(p, prompts, answers);
+    return exactMatch(p, prepare(problems)).accuracy();
   }
 
+  /** {@code problems} batched for one-pass scoring by this evaluator's model: its context, its batch size. */
+  public ExactMatch.Prepared prepare(List<Problem> problems) {
+    return ExactMatch.prepare(problems, tokenizer, decoder.config().maxSeqLen(), batchSize);
+  }
+
+  /** {@link #accuracy(Params, List)} for prompt and answer strings (e.g. {@code eval --prompts}). */
   public double accuracy(Params p, List<String> prompts, List<String> answers) {
     if (prompts.isEmpty()) {
       return Double.NaN;
     }
+    return exactMatch(p, ExactMatch.prepare(prompts, answers, tokenizer, decoder.config().maxSeqLen(), batchSize))
+        .accuracy();
+  }
+
+  /**
+   * Per-problem verdicts of one model on a prepared evaluation set ({@link ExactMatch}): one forward pass per
+   * batch over prompt + answer. Inside the pass, the final residual stream is gathered at the scored positions
+   * only, so the LM head and the argmax run on n + 1 rows per problem and only those ids reach the host.
+   */
+  public ExactMatch.Verdicts exactMatch(Params p, ExactMatch.Prepared prepared) {
+    List<ExactMatch.Batch> batches = prepared.batches();
+    long[][] picks = new long[batches.size()][];
+    int layers = decoder.config().numLayers();
+    int d = decoder.config().hiddenSize();
+    for (int b = 0; b < batches.size(); b++) {
+      ExactMatch.Batch batch = batches.get(b);
+      try (NDScope scope = new NDScope()) {
+        NDArray x = decoder.residual(p, batch.tokens(manager), layers - 1); // (B, T, d)
+        NDArray scored = x.reshape((long) batch.rows() * batch.width(), d).get(batch.positions(manager)); // (M, d)
+        picks[b] = decoder.head(p, scored).argMax(1).toLongArray(); // (M)
+      }
+    }
+    return ExactMatch.score(picks, prepared);
+  }
+
+  /**
+   * The exact-match rule of {@link ExactMatch} on top of the cached greedy decoder: solved iff the continuation of
+   * {@link #answerContinuations} is the answer followed by a whitespace token. Slower than {@link #exactMatch}; kept
+   * as the reference the one-pass scoring is tested and benchmarked against.
+   */
+  public boolean[] greedyVerdicts(Params p, List<String> prompts, List<String> answers) {
+    int[][] gen = answerContinuations(p, prompts, answers);
+    boolean[] ws = ExactMatch.whitespaceIds(tokenizer);
+    boolean[] out = new boolean[gen.length];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = ExactMatch.solvedBy(gen[i], tokenizer.encode(answers.get(i)), ws);
+    }
+    return out;
+  }
+
+  /**
+   * Greedy continuation of each prompt by exactly n + 1 tokens, n = the length of its answer, with the prompt cropped
+   * as one-pass scoring crops it (no early stop: the token after the answer counts whatever it is). Prompts are
+   * decoded in groups of equal answer length.
+   */
+  public int[][] answerContinuations(Params p, List<String> prompts, List<String> answers) {
+    int maxLen = decoder.config().maxSeqLen();
+    int[][] out = new int[prompts.size()][];
+    java.util.Map<Integer, List<Integer>> byLength = new java.util.TreeMap<>();
+    for (int i = 0; i < prompts.size(); i++) {
+      int[] answer = tokenizer.encode(answers.get(i));
+      // The same checks and errors as one-pass scoring.
+      ExactMatch.croppedPrompt(i, tokenizer.encode(prompts.get(i)), answer, tokenizer, maxLen);
+      byLength.computeIfAbsent(answer.length, k -> new ArrayList<>()).add(i);
+    }
+    for (java.util.Map.Entry<Integer, List<Integer>> e : byLength.entrySet()) {
+      List<String> group = new ArrayList<>();
+      e.getValue().forEach(i -> group.add(prompts.get(i)));
+      int[][] gen = greedyIds(p, group, e.getKey() + 1, false);
+      for (int j = 0; j < gen.length; j++) {
+        out[e.getValue().get(j)] = gen[j];
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Per-problem verdicts under the rule used before one-pass scoring, kept only to measure how often the two
+   * disagree ({@code undo bench --exact-match}): greedy decoding of the longest answer + 1 tokens (prompts cropped
+   * for that many), then {@link #matches} on the first whitespace-separated word.
+   */
+  public boolean[] numericVerdicts(Params p, List<String> prompts, List<String> answers) {
     int maxAnswer = 0;
     for (String a : answers) {
       maxAnswer = Math.max(maxAnswer, tokenizer.encode(a).length);
     }
-    // One token more than the longest answer, so an answer that runs on ("190" for "19") is caught.
     List<String> generated = greedy(p, prompts, maxAnswer + 1);
-    int correct = 0;
-    for (int i = 0; i < prompts.size(); i++) {
-      if (matches(generated.get(i), answers.get(i))) {
-        correct++;
-      }
+    boolean[] out = new boolean[prompts.size()];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = matches(generated.get(i), answers.get(i));
     }
-    return (double) correct / prompts.size();
+    return out;
   }
 
-  /** Exact match of the first whitespace-separated token, compared as numbers when both parse. */
+  /**
+   * The numeric rule used before {@link ExactMatch}: the first whitespace-separated word of the continuation equals
+   * the answer, compared as numbers when both parse (so "012" and "12.0" count as 12). No longer the accuracy
+   * rule; kept for {@link #numericVerdicts}.
+   */
   public static boolean matches(String generated, String answer) {
     String g = generated.strip();
     int sp = 0;
@@ -175,11 +259,24 @@ public final class Evaluator {
   /**
    * Greedy continuation of each prompt by up to {@code maxNew} tokens (prompts longer than the context keep their
    * end); a row stops once it has produced whitespace after its first non-whitespace character, since only the
-   * first whitespace-separated token is scored. Prompts are left-padded and decoded with a key-value cache: one
-   * forward over the prompts, then one position per new token.
+   * first whitespace-separated word is of interest. Prompts are left-padded and decoded with a key-value cache:
+   * one forward over the prompts, then one position per new token. Used where no answer is known; accuracy is
+   * scored by {@link #exactMatch} instead.
    */
   public List<String> greedy(Params p, List<String> prompts, int maxNew) {
     List<String> out = new ArrayList<>();
+    for (int[] ids : greedyIds(p, prompts, maxNew, true)) {
+      out.add(tokenizer.decode(ids));
+    }
+    return out;
+  }
+
+  /**
+   * The ids {@link #greedy} decodes; with {@code stopAfterWord} false every row gets exactly {@code maxNew}
+   * tokens (the exact-match reference needs the token after the answer whatever it is).
+   */
+  int[][] greedyIds(Params p, List<String> prompts, int maxNew, boolean stopAfterWord) {
+    int[][] out = new int[prompts.size()][];
     for (int start = 0; start < prompts.size(); start += batchSize) {
       int b = Math.min(batchSize, prompts.size() - start);
       int[][] rows = promptIds(prompts.subList(start, start + b), maxNew);
@@ -212,7 +309,7 @@ public final class Evaluator {
             }
             gen[i][s] = (int) next[i];
             produced[i] = s + 1;
-            finished[i] = track((int) next[i], started, i);
+            finished[i] = stopAfterWord && track((int) next[i], started, i);
             all &= finished[i];
           }
           if (all) {
@@ -222,7 +319,7 @@ public final class Evaluator {
         }
       }
       for (int i = 0; i < b; i++) {
-        out.add(tokenizer.decode(java.util.Arrays.copyOf(gen[i], produced[i])));
+        out[start + i] = java.util.Arrays.copyOf(gen[i], produced[i]);
       }
     }
     return out;

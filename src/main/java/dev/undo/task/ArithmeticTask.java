@@ -11,6 +11,7 @@ import dev.undo.data.Op;
 import dev.undo.data.Problem;
 import dev.undo.data.Tokenizer;
 import dev.undo.eval.Evaluator;
+import dev.undo.eval.ExactMatch;
 import dev.undo.eval.Intervals;
 import dev.undo.eval.Scorer;
 import dev.undo.model.Params;
@@ -277,6 +278,13 @@ public final class ArithmeticTask implements Task {
     }
     List<String> summary = summaryCells(spec);
     List<int[]> englishWindows = Evaluator.windows(tok, english.val().documents(), seqLen, spec.ceSequences());
+    // The ledger's cost of one evaluation: every window, and every problem once in eval/ExactMatch's teacher-forced
+    // pass (prompt + answer, padding included, batched as a model of context seqLen with this batch size is).
+    long tokens = (long) englishWindows.size() * seqLen;
+    for (List<Problem> ps : cells.values()) {
+      tokens += ExactMatch.forwardTokens(ExactMatch.prepare(ps, tok, seqLen, spec.batchSize()));
+    }
+    long forwardTokens = tokens;
     return new Evaluation() {
       @Override
       public List<Map<String, Double>> evaluate(Scorer sc) {
@@ -306,13 +314,7 @@ public final class ArithmeticTask implements Task {
 
       @Override
       public long forwardTokens() {
-        long t = (long) englishWindows.size() * seqLen;
-        for (List<Problem> ps : cells.values()) {
-          for (Problem pr : ps) {
-            t += (long) (pr.prompt().length() + 2) * (pr.answer().length() + 1);
-          }
-        }
-        return t;
+        return forwardTokens;
       }
 
       @Override

@@ -21,7 +21,7 @@ public interface Evaluation {
     return evaluate(ev.scorer(p)).get(0);
   }
 
-  /** Tokens one {@link #evaluate} runs through the model, for the compute ledger. */
+  /** Tokens one {@link #evaluate} runs through one model (per member of an ensemble), for the compute ledger. */
   long forwardTokens();
 
   /** Forget-side items scored per evaluation (accuracy tasks); 0 for cross-entropy tasks. */
