@@ -20,6 +20,7 @@ import dev.undo.run.SourceModel;
 import dev.undo.run.TaskSpec;
 import dev.undo.stage.Stage;
 import dev.undo.stage.StageContext;
+import dev.undo.stage.Specs;
 import dev.undo.stage.StageSpec;
 import dev.undo.task.Evaluation;
 import dev.undo.task.Metric;
@@ -64,6 +65,7 @@ import java.util.Map;
  * train on the Korean training split and are scored on the held-out split.
  *
  * <p>Each (lr, seed) run writes {@code runs/<lr>_s<seed>.json} when it ends; a rerun skips finished runs.
+ * {@code attack_timing.json} says where this process's wall time went (training or evaluation: {@link Timing}).
  */
 public final class Relearn implements Stage<Relearn.Spec, Relearn.Result> {
   public static final Relearn STAGE = new Relearn();
@@ -115,6 +117,21 @@ public final class Relearn implements Stage<Relearn.Spec, Relearn.Result> {
       @JsonInclude(JsonInclude.Include.NON_NULL) Long stepsToThreshold, Compute compute, List<Curve> curves,
       JsonNode provenance) {}
 
+  /**
+   * {@code attack_timing.json}: wall seconds this process spent on the attack, split by phase — the model's step-0
+   * evaluation (shared by every run), the evaluations during the runs, and everything else of the runs (training:
+   * sampling, forward, backward, optimizer, copying weights). {@code path} is "ensemble" (all runs as one, {@code
+   * attack.batched}) or "sequential"; {@code runs} counts the runs trained here (a resumed attack skips finished
+   * ones). Diagnostics ({@code undo bench --attack} reads it): no result depends on it.
+   */
+  public record Timing(String path, int runs, double baseEvalSeconds, double trainSeconds, double evalSeconds) {
+    public static final String FILE = "attack_timing.json";
+
+    public static Timing read(Path stageDir) {
+      return Specs.MAPPER.convertValue(Json.read(stageDir.resolve(FILE), JsonNode.class), Timing.class);
+    }
+  }
+
   @Override
   public String kind() {
     return "relearn";
@@ -159,7 +176,9 @@ public final class Relearn implements Stage<Relearn.Spec, Relearn.Result> {
         throw new java.io.UncheckedIOException("cannot create " + out.resolve("runs"), e);
       }
       // The step-0 point is the same for every run: evaluate the model once.
+      long e0 = System.nanoTime();
       Map<String, Double> m0 = suite.evaluate(ev, ck.params());
+      double baseEvalSeconds = (System.nanoTime() - e0) / 1e9;
       Point p0 = point(0, m0, fm, rm);
       long evalTokens = suite.forwardTokens();
       Map<String, Long> seeds = new LinkedHashMap<>();
@@ -188,13 +207,20 @@ public final class Relearn implements Stage<Relearn.Spec, Relearn.Result> {
         }
       }
       Attack attack = new Attack(ck, dec, m, o, seqLen, suite, p0, fm, rm, evalTokens, spec.seed(), ctx.progress());
-      if (o.batched() && o.loraRank() == 0 && pending.size() > 1) {
+      boolean together = o.batched() && o.loraRank() == 0 && pending.size() > 1;
+      long t0 = System.nanoTime();
+      if (together) {
         attack.together(pending, mixtures, full.batchSize()).forEach(c -> done.put(c.file, c.curve));
       } else {
         for (Run run : pending) {
           done.put(run.file().toString(), attack.alone(run, mixtures.get(run.data()), ev));
         }
       }
+      double runsSeconds = (System.nanoTime() - t0) / 1e9;
+      double evalSeconds = attack.evalNanos / 1e9;
+      Json.writeStringAtomic(out.resolve(Timing.FILE), Specs.MAPPER.valueToTree(new Timing(together ? "ensemble"
+          : "sequential", pending.size(), baseEvalSeconds, runsSeconds - evalSeconds, evalSeconds)).toPrettyString()
+          + "\n");
       // Curves in the configured order (data, LR, seed), whatever order they finished in.
       for (String data : o.data()) {
         for (double lr : o.lrs()) {
@@ -233,7 +259,9 @@ public final class Relearn implements Stage<Relearn.Spec, Relearn.Result> {
    * The runs of one attack on one model: {@link #alone} trains them one at a time (and is the only way for LoRA);
    * {@link #together} trains all of them as one ensemble — every run a member with its own data stream, learning
    * rate, clipping and optimizer state, one batched forward and backward per step and one batched evaluation —
-   * which gives each run's curve as alone would (up to float rounding of batched products), several times faster.
+   * which gives each run's curve as alone would (up to float rounding of batched products). It saves per-op
+   * overhead, not arithmetic, and accuracy problems are still decoded member by member: on CPU at one thread it is
+   * no faster (BENCHMARKS.md, "Relearning attack: sequential vs ensemble"; {@code undo bench --attack}).
    */
   final class Attack {
     final Checkpoint.Loaded ck;
@@ -248,6 +276,8 @@ public final class Relearn implements Stage<Relearn.Spec, Relearn.Result> {
     final long evalTokens;
     final long runSeed;
     final boolean progress;
+    /** Wall time spent in evaluations during the runs (for {@link Timing}). */
+    long evalNanos;
 
     Attack(Checkpoint.Loaded ck, Decoder dec, NDManager m, ExperimentConfig.AttackSpec o, int seqLen,
         Evaluation suite, Point p0, Metric fm, Metric rm, long evalTokens, long runSeed, boolean progress) {
@@ -273,7 +303,11 @@ public final class Relearn implements Stage<Relearn.Spec, Relearn.Result> {
       long steps = attackOnce(dec, ck.params(), sampler, o, run.lr(), Seeds.derive(runSeed, "attack/lora/" + run.seed()),
           m, progress ? String.format(Locale.ROOT, "attack %s lr=%.0e seed=%d", run.data(), run.lr(), run.seed())
               : null,
-          p -> pts.add(point(p.step(), suite.evaluate(ev, p.params()), fm, rm)));
+          p -> {
+            long e0 = System.nanoTime();
+            pts.add(point(p.step(), suite.evaluate(ev, p.params()), fm, rm));
+            evalNanos += System.nanoTime() - e0;
+          });
       Curve curve = new Curve(run.data(), run.lr(), run.seed(), pts, compute(steps, pts.size() - 1)
           .withWallSeconds((System.nanoTime() - t0) / 1e9));
       Json.writeAtomic(run.file(), curve);
@@ -338,6 +372,7 @@ public final class Relearn implements Stage<Relearn.Spec, Relearn.Result> {
                 alive[j] &= !r.diverged()[j];
               }
               if (doneSteps % o.evalEvery() == 0 || doneSteps == o.steps()) {
+                long e0 = System.nanoTime();
                 try (ai.djl.ndarray.NDScope scope = new ai.djl.ndarray.NDScope()) {
                   List<Map<String, Double>> ms = suite.evaluate(eev.scorer(ens));
                   for (int j = 0; j < k; j++) {
@@ -347,6 +382,7 @@ public final class Relearn implements Stage<Relearn.Spec, Relearn.Result> {
                     }
                   }
                 }
+                evalNanos += System.nanoTime() - e0;
               }
             }
           });

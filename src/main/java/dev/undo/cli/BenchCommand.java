@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.undo.attack.Relearn;
 import dev.undo.data.ArithmeticConfig;
 import dev.undo.data.ArithmeticGenerator;
 import dev.undo.data.Kind;
@@ -21,8 +22,12 @@ import dev.undo.model.Init;
 import dev.undo.model.ModelConfig;
 import dev.undo.model.Params;
 import dev.undo.model.Safetensors;
+import dev.undo.pretrain.Pretrain;
 import dev.undo.run.Compute;
+import dev.undo.run.ConfigLoader;
+import dev.undo.run.ExperimentConfig;
 import dev.undo.run.Json;
+import dev.undo.stage.StageRunner;
 import dev.undo.train.AdamW;
 import dev.undo.train.Autograd;
 import dev.undo.train.Checkpoint;
@@ -47,7 +52,10 @@ import picocli.CommandLine.Option;
     description = {"Training throughput of the default model: tokens/s, step time, peak memory, and model-FLOP "
         + "utilisation against a GEMM rate measured on this machine.",
         "With --compare, trains the same architecture on the same batches in Python PyTorch "
-            + "(scripts/bench_torch.py, /usr/bin/python3) and prints both side by side."})
+            + "(scripts/bench_torch.py, /usr/bin/python3) and prints both side by side.",
+        "With --attack, instead times the relearning attack at the paper's protocol (the 10 learning rates of "
+            + "attack.lrs, 200 steps, evaluation every 5 steps) on one model, every run alone (attack.batched: false) "
+            + "against all runs as one ensemble (attack.batched: true), and checks both give the same curves."})
 final class BenchCommand implements Callable<Integer> {
   @Option(names = "--size", defaultValue = "tiny", description = "Named model size (default: ${DEFAULT-VALUE}).")
   String size;
@@ -109,9 +117,57 @@ final class BenchCommand implements Callable<Integer> {
       + "tokens, against the single-model step; prints forward/backward/optimizer times, tokens/s and MFU.")
   int[] ensemble;
 
+  @Option(names = "--attack", description = "Time the relearning attack, sequential vs ensemble (see above); the "
+      + "--attack-* options size it.")
+  boolean attack;
+
+  @Option(names = "--json", description = "With --attack: print only one JSON line.")
+  boolean json;
+
+  @Option(names = "--model", paramLabel = "DIR", description = "With --attack: the model to attack (default: "
+      + "pretrain a tiny arithmetic model in a temporary folder, the preset's recipe for --pretrain-steps steps).")
+  Path model;
+
+  @Option(names = "--preset", defaultValue = "quick", paramLabel = "NAME|FILE", description = "With --attack: the "
+      + "preset of the attack settings and the pretraining recipe, except what the --attack-* options set (default: "
+      + "${DEFAULT-VALUE}).")
+  String preset;
+
+  @Option(names = "--pretrain-steps", defaultValue = "300", paramLabel = "N",
+      description = "With --attack and no --model: pretraining steps (default: ${DEFAULT-VALUE}).")
+  long pretrainSteps;
+
+  @Option(names = "--attack-steps", defaultValue = "200", paramLabel = "N", description = "Attack steps (default: "
+      + "${DEFAULT-VALUE}).")
+  long attackSteps;
+
+  @Option(names = "--attack-lrs", defaultValue = "10", paramLabel = "N", description = "The first N learning rates "
+      + "of the default attack.lrs grid, 1e-3 ... 1e-6 (default: ${DEFAULT-VALUE}, all).")
+  int attackLrs;
+
+  @Option(names = "--attack-eval-every", defaultValue = "5", paramLabel = "K", description = "Evaluate every K "
+      + "attack steps (default: ${DEFAULT-VALUE}).")
+  long attackEvalEvery;
+
+  @Option(names = "--attack-items", paramLabel = "N", description = "Evaluation size: arithmetic, problems per "
+      + "cell (attack.eval_problems_per_cell; 8 cells, 4 of them forget cells); language/text, held-out windows "
+      + "(attack.ce_sequences). Default: the preset's (quick: 100 problems per cell, 400 forget items).")
+  Integer attackItems;
+
+  @Option(names = "--sequential-first", description = "With --attack: run the sequential path first (default: the "
+      + "ensemble first, so that a warm-up cost falls on it).")
+  boolean sequentialFirst;
+
+  @Option(names = "--attack-data", split = ",", paramLabel = "forget|mixture", description = "Attack data "
+      + "(default: the preset's attack.data).")
+  List<String> attackData;
+
   @Override
   public Integer call() throws Exception {
     Engines.start(threads);
+    if (attack) {
+      return attack();
+    }
     ModelConfig cfg = ModelConfig.named(size, vocab, seq);
     int total = warmup + steps;
     long[][] batches = new long[total][];
@@ -263,6 +319,81 @@ final class BenchCommand implements Callable<Integer> {
     }
     System.out.println(Json.LINE.writeValueAsString(out));
     return 0;
+  }
+
+  /**
+   * {@code --attack}: pretrains a model unless one was given, resolves the attack from the preset and the
+   * --attack-* options, and runs {@link AttackBench} in a temporary folder that is deleted afterwards.
+   */
+  private int attack() throws Exception {
+    Path work = Files.createTempDirectory("undo-bench-attack");
+    try {
+      Map<String, Object> head = new LinkedHashMap<>();
+      Path target = model;
+      if (target == null) {
+        target = work.resolve("base");
+        ExperimentConfig c = ExperimentConfig.from(ConfigLoader.resolve(preset, Map.of("arithmetic.pretrain.steps",
+            Long.toString(pretrainSteps), "threads", Integer.toString(threads))));
+        long t0 = System.nanoTime();
+        StageRunner.run(Pretrain.STAGE, Pretrain.Spec.of(c, "arithmetic", false), target,
+            StageRunner.Options.QUIET);
+        head.put("model", "pretrained here: " + preset + " preset, arithmetic, " + c.model().size() + ", "
+            + pretrainSteps + " steps");
+        head.put("pretrain_seconds", EnsembleBench.round((System.nanoTime() - t0) / 1e9));
+      } else {
+        head.put("model", target.toString());
+      }
+      String setting = UnlearnCommand.setting(target);
+      Relearn.Spec spec = Relearn.Spec.of(ExperimentConfig.from(ConfigLoader.resolve(preset,
+          attackOverrides(setting))), setting, target, null);
+      head.put("setting", setting);
+      Map<String, Object> r = new LinkedHashMap<>(AttackBench.run(spec, work.resolve("attack"), threads,
+          sequentialFirst));
+      r.putAll(head);
+      r.put("peak_rss_mb", peakRssMb());
+      if (json) {
+        System.out.println(Json.LINE.writeValueAsString(r));
+      } else {
+        System.out.printf("model: %s (%s)%n", r.get("model"), setting);
+        System.out.print(AttackBench.table(r));
+      }
+      return 0;
+    } finally {
+      deleteTree(work);
+    }
+  }
+
+  private static void deleteTree(Path p) throws java.io.IOException {
+    try (java.util.stream.Stream<Path> s = Files.walk(p)) {
+      for (Path x : (Iterable<Path>) s.sorted(java.util.Comparator.reverseOrder())::iterator) {
+        Files.delete(x);
+      }
+    }
+  }
+
+  /** The attack the --attack-* options describe, as config overrides of {@code setting}. */
+  private Map<String, String> attackOverrides(String setting) {
+    List<?> grid = Json.MAPPER.convertValue(ConfigLoader.preset("defaults").path(setting).path("attack").path("lrs"),
+        List.class);
+    if (attackLrs < 1 || attackLrs > grid.size()) {
+      throw new IllegalArgumentException("--attack-lrs must be 1.." + grid.size() + " (the default attack.lrs grid "
+          + grid + "), got " + attackLrs);
+    }
+    String a = setting + ".attack.";
+    Map<String, String> o = new LinkedHashMap<>();
+    o.put("threads", Integer.toString(threads));
+    o.put(a + "lrs", grid.subList(0, attackLrs).toString());
+    o.put(a + "steps", Long.toString(attackSteps));
+    o.put(a + "eval_every", Long.toString(attackEvalEvery));
+    // The report steps only pick points of the worst case; keep them within the attack.
+    o.put(a + "report_steps", List.of(0L, attackSteps).toString());
+    if (attackItems != null) {
+      o.put(a + (setting.equals("arithmetic") ? "eval_problems_per_cell" : "ce_sequences"), attackItems.toString());
+    }
+    if (attackData != null) {
+      o.put(a + "data", attackData.toString());
+    }
+    return o;
   }
 
   /** Greedy decoding of the arithmetic evaluation prompts on a random model, cached and uncached (best of 3). */
