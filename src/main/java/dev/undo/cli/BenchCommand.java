@@ -101,7 +101,9 @@ final class BenchCommand implements Callable<Integer> {
   boolean exactMatch;
 
   @Option(names = "--model", paramLabel = "DIR", description = "Checkpoint for --exact-match (default: a random "
-      + "model of --size with max_seq_len 192; a trained one stops greedy rows early and has real verdicts).")
+      + "model of --size with max_seq_len 192; a trained one stops greedy rows early and has real verdicts), or the "
+      + "model --attack attacks (default: pretrain a tiny arithmetic model in a temporary folder, the preset's recipe "
+      + "for --pretrain-steps steps).")
   Path model;
 
   @Option(names = "--eval-batch", defaultValue = "100", description = "Problems per batch for --exact-match "
@@ -123,10 +125,6 @@ final class BenchCommand implements Callable<Integer> {
 
   @Option(names = "--json", description = "With --attack: print only one JSON line.")
   boolean json;
-
-  @Option(names = "--model", paramLabel = "DIR", description = "With --attack: the model to attack (default: "
-      + "pretrain a tiny arithmetic model in a temporary folder, the preset's recipe for --pretrain-steps steps).")
-  Path model;
 
   @Option(names = "--preset", defaultValue = "quick", paramLabel = "NAME|FILE", description = "With --attack: the "
       + "preset of the attack settings and the pretraining recipe, except what the --attack-* options set (default: "

@@ -153,35 +153,6 @@ public final class TrainingRun {
   public record Result(Params params, Map<String, Double> finalMetrics, long steps, boolean stoppedByRule,
       Compute compute) {}
 
-  /**
-   * State beside the checkpoint, per checkpointed step: wall seconds and evaluations so far, so resumed runs
-   * account all of it, and whether the run had ended. Written before the checkpoint it belongs to, and matched to
-   * it by step on resume, so a kill between the two writes neither loses nor double-counts an evaluation.
-   */
-  record Timing(long step, double wallSeconds, long evals, boolean finished) {}
-
-  /** The timing entries of the last two checkpoints (the current one and the one it may fall back to). */
-  record Timings(List<Timing> entries) {
-    Timing at(long step) {
-      for (Timing t : entries) {
-        if (t.step() == step) {
-          return t;
-        }
-      }
-      return null;
-    }
-
-    Timings with(Timing t) {
-      List<Timing> out = new ArrayList<>();
-      for (Timing e : entries) {
-        if (e.step() != t.step()) {
-          out.add(e);
-        }
-      }
-      out.add(t);
-      return new Timings(out.subList(Math.max(0, out.size() - 2), out.size()));
-    }
-  }
 
   private TrainingRun() {}
 
@@ -273,8 +244,8 @@ public final class TrainingRun {
     long start = 0;
     Map<String, ai.djl.ndarray.NDArray> optState = null;
     Timings timings = Files.exists(stage.file(TIMING)) ? Json.read(stage.file(TIMING), Timings.class)
-        : new Timings(List.of());
-    Timing timing = new Timing(0, 0, 0, false);
+        : Timings.EMPTY;
+    Timings.Entry timing = new Timings.Entry(0, 0, 0, 0, false);
     boolean resumed = Checkpoint.exists(stage.checkpoint());
     if (resumed) {
       Checkpoint.Loaded ck = Checkpoint.load(stage.checkpoint(), j.manager);
@@ -289,7 +260,7 @@ public final class TrainingRun {
       params = ck.params();
       start = ck.trainerState().step();
       optState = ck.optimizerState();
-      Timing t = timings.at(start);
+      Timings.Entry t = timings.at(start);
       if (t != null) {
         timing = t;
       }
@@ -325,7 +296,7 @@ public final class TrainingRun {
       Persist persist = (done, finished) -> {
         double wall = wallBefore + (System.nanoTime() - t0) / 1e9;
         Compute c = compute(spec, j.cfg, done, evals[0], j.eval.forwardTokens()).withWallSeconds(wall);
-        written[0] = written[0].with(new Timing(done, wall, evals[0], finished));
+        written[0] = written[0].with(new Timings.Entry(done, wall, evals[0], 0, finished));
         Json.writeAtomic(stage.file(TIMING), written[0]);
         Checkpoint.save(stage.checkpoint(), j.cfg, params, j.tok, j.provenance.apply(c), adam, done);
         return c;

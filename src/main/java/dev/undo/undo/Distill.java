@@ -127,6 +127,23 @@ public final class Distill implements Stage<Distill.Spec, Distill.Result> {
       String rule, boolean stoppedByRule, Double gap, Double bound, String init, double alpha, double beta,
       Map<String, Double> teacher, Map<String, Double> start) {}
 
+  /** A student's provenance pieces: its seeds, data identity and teacher (alone or in a group: the same). */
+  record Lineage(Map<String, Long> seeds, Map<String, String> identity, Map<String, JsonNode> parents) {
+    static Lineage of(Spec spec, long noiseSeed, long initSeed, long dataSeed, Task task, BatchSampler sampler,
+        Checkpoint.Loaded teacher) {
+      Map<String, Long> seeds = new LinkedHashMap<>();
+      seeds.put("run", spec.seed());
+      seeds.put("noise", noiseSeed);
+      seeds.put("init", initSeed);
+      seeds.put("data", dataSeed);
+      Map<String, String> ident = new LinkedHashMap<>(task.identity());
+      ident.put("mixture", sampler.mixture().describe());
+      Map<String, JsonNode> parents = new LinkedHashMap<>();
+      parents.put("teacher", Provenance.parent(spec.teacher().toString(), teacher.provenance()));
+      return new Lineage(seeds, ident, parents);
+    }
+  }
+
   /** Held-out batches the KL to the teacher is measured on at each evaluation. */
   static final int KL_BATCHES = 2;
 
@@ -189,15 +206,10 @@ public final class Distill implements Stage<Distill.Spec, Distill.Result> {
       BatchSampler heldOut = new BatchSampler(teacher.tokenizer(), task.pretrainMixture(false), d.batchSize(), seqLen,
           Seeds.derive(spec.seed(), setting + "/distill/kl"));
       TrainingRun.Evaluation withKl = withTeacherKl(evaluation.with(ev), dec, teacher.params(), heldOut, m);
-      Map<String, Long> seeds = new LinkedHashMap<>();
-      seeds.put("run", spec.seed());
-      seeds.put("noise", noiseSeed);
-      seeds.put("init", initSeed);
-      seeds.put("data", dataSeed);
-      Map<String, String> ident = new LinkedHashMap<>(task.identity());
-      ident.put("mixture", sampler.mixture().describe());
-      Map<String, JsonNode> parents = new LinkedHashMap<>();
-      parents.put("teacher", Provenance.parent(spec.teacher().toString(), teacher.provenance()));
+      Lineage lin = Lineage.of(spec, noiseSeed, initSeed, dataSeed, task, sampler, teacher);
+      Map<String, Long> seeds = lin.seeds();
+      Map<String, String> ident = lin.identity();
+      Map<String, JsonNode> parents = lin.parents();
       TrainingRun.Result r = TrainingRun.job(ctx.dir(), loop, teacher.config(), teacher.tokenizer(), m)
           .init(() -> student(spec, teacher, noiseSeed, initSeed, m))
           .objective(p -> objective(dec, teacher.params(), p, sampler, m))

@@ -36,6 +36,7 @@ import dev.undo.train.EnsembleTrainer;
 import dev.undo.train.Listeners;
 import dev.undo.train.LrSchedule;
 import dev.undo.train.Trainer;
+import dev.undo.train.Timings;
 import dev.undo.train.TrainingRun;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -155,15 +156,10 @@ public final class DistillGroup {
         case "match" -> Distill.matchRule(first.matchKlBound());
         default -> null;
       };
-      Map<String, Long> seeds = new LinkedHashMap<>();
-      seeds.put("run", first.seed());
-      seeds.put("noise", noiseSeed);
-      seeds.put("init", initSeed);
-      seeds.put("data", dataSeed);
-      Map<String, String> ident = new LinkedHashMap<>(task.identity());
-      ident.put("mixture", sampler.mixture().describe());
-      Map<String, JsonNode> parents = new LinkedHashMap<>();
-      parents.put("teacher", Provenance.parent(first.teacher().toString(), teacher.provenance()));
+      Distill.Lineage lin = Distill.Lineage.of(first, noiseSeed, initSeed, dataSeed, task, sampler, teacher);
+      Map<String, Long> seeds = lin.seeds();
+      Map<String, String> ident = lin.identity();
+      Map<String, JsonNode> parents = lin.parents();
 
       // Members: resumed from their checkpoints or started as their spec says.
       List<State> states = new ArrayList<>();
@@ -172,7 +168,7 @@ public final class DistillGroup {
         State st = new State(specs.get(j), contexts.get(j));
         Path ckDir = st.ctx.dir().checkpoint();
         Timings timings = Files.exists(st.ctx.dir().file(TIMING))
-            ? Json.read(st.ctx.dir().file(TIMING), Timings.class) : new Timings(List.of());
+            ? Json.read(st.ctx.dir().file(TIMING), Timings.class) : Timings.EMPTY;
         if (Checkpoint.exists(ckDir)) {
           Checkpoint.Loaded ck = Checkpoint.load(ckDir, m);
           String was = ck.provenance().path("fingerprint").asText("");
@@ -184,7 +180,7 @@ public final class DistillGroup {
           starts.add(ck.params());
           st.start = ck.trainerState().step();
           st.optState = ck.optimizerState();
-          Timing t = timings.at(st.start);
+          Timings.Entry t = timings.at(st.start);
           if (t != null) {
             st.wallBefore = t.wallSeconds();
             st.evals = t.evals();
@@ -385,8 +381,8 @@ public final class DistillGroup {
     double wall = st.wallBefore + (System.nanoTime() - t0) / 1e9 / ens.size();
     Compute c = compute(st, d, seqLen, teacher, evaluation, heldOut).withWallSeconds(wall);
     Path timingFile = st.ctx.dir().file(TIMING);
-    Timings timings = Files.exists(timingFile) ? Json.read(timingFile, Timings.class) : new Timings(List.of());
-    Json.writeAtomic(timingFile, timings.with(new Timing(done, wall, st.evals, st.teacherTokens, finished)));
+    Timings timings = Files.exists(timingFile) ? Json.read(timingFile, Timings.class) : Timings.EMPTY;
+    Json.writeAtomic(timingFile, timings.with(new Timings.Entry(done, wall, st.evals, st.teacherTokens, finished)));
     try (NDManager tmp = m.newSubManager(); Params p = ens.member(j, tmp)) {
       Checkpoint.saveWithState(st.ctx.dir().checkpoint(), teacher.config(), p, teacher.tokenizer(),
           st.ctx.provenance(protocol, seeds, ident, parents, c), opt.memberState(j, tmp), done);
@@ -395,31 +391,6 @@ public final class DistillGroup {
 
   static final String TIMING = "timing.json";
 
-  /** Per checkpointed step: wall seconds, evaluations and teacher tokens so far, and whether the member ended. */
-  record Timing(long step, double wallSeconds, long evals, double teacherTokens, boolean finished) {}
-
-  /** The timing of the last two checkpoints (the current one and the one it may fall back to). */
-  record Timings(List<Timing> entries) {
-    Timing at(long step) {
-      for (Timing t : entries) {
-        if (t.step() == step) {
-          return t;
-        }
-      }
-      return null;
-    }
-
-    Timings with(Timing t) {
-      List<Timing> out = new ArrayList<>();
-      for (Timing e : entries) {
-        if (e.step() != t.step()) {
-          out.add(e);
-        }
-      }
-      out.add(t);
-      return new Timings(out.subList(Math.max(0, out.size() - 2), out.size()));
-    }
-  }
 
   /** A progress bar over the group's steps. */
   static EnsembleTrainer.Listener progress(String task, long steps) {
