@@ -173,8 +173,7 @@ public final class Reproduce {
       Path dir = out.resolve(a);
       if (Files.exists(dir.resolve(Sweep.STAGE.resultFile()))) {
         Path sel = Sweep.selected(dir);
-        for (Sweep.Row row : StageRunner.result(Sweep.STAGE, dir).rows()) {
-          Path run = dir.resolve(row.dir()).normalize();
+        for (Path run : Sweep.runs(dir)) {
           Compute c = StageRunner.result(Unlearn.STAGE, run).compute();
           if (run.equals(sel.normalize())) {
             chosen = c;
@@ -218,8 +217,8 @@ public final class Reproduce {
   static Compute stageCompute(Path stage) {
     if (Files.exists(stage.resolve(Sweep.STAGE.resultFile()))) {
       Compute c = Compute.ZERO;
-      for (Sweep.Row row : StageRunner.result(Sweep.STAGE, stage).rows()) {
-        c = c.plus(StageRunner.result(Unlearn.STAGE, stage.resolve(row.dir())).compute());
+      for (Path run : Sweep.runs(stage)) {
+        c = c.plus(StageRunner.result(Unlearn.STAGE, run).compute());
       }
       return c;
     }

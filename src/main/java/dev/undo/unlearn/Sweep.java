@@ -147,11 +147,24 @@ public final class Sweep implements Stage<Sweep.Spec, Sweep.Result> {
 
   /** The teacher chosen by a finished sweep: a folder inside the sweep folder. */
   public static Path selected(Path sweepDir) {
-    Result r = StageRunner.result(STAGE, sweepDir);
-    Path p = sweepDir.resolve(r.selected().dir()).normalize();
+    return inside(sweepDir, StageRunner.result(STAGE, sweepDir).selected().dir(), "selected folder");
+  }
+
+  /** The LR runs of a finished sweep: folders inside the sweep folder. */
+  public static List<Path> runs(Path sweepDir) {
+    List<Path> out = new ArrayList<>();
+    for (Row row : StageRunner.result(STAGE, sweepDir).rows()) {
+      out.add(inside(sweepDir, row.dir(), "run folder"));
+    }
+    return out;
+  }
+
+  /** {@code dir} resolved against the sweep folder; an error if it leaves it (a hand-edited sweep.json). */
+  static Path inside(Path sweepDir, String dir, String what) {
+    Path p = sweepDir.resolve(dir).normalize();
     if (!p.startsWith(sweepDir.normalize())) {
-      throw new IllegalArgumentException(sweepDir.resolve(STAGE.resultFile()) + ": selected folder "
-          + r.selected().dir() + " is outside the sweep folder");
+      throw new IllegalArgumentException(sweepDir.resolve(STAGE.resultFile()) + ": " + what + " " + dir
+          + " is outside the sweep folder");
     }
     return p;
   }

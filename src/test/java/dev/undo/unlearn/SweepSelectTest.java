@@ -49,6 +49,17 @@ class SweepSelectTest {
   }
 
   @Test
+  void folderEntriesOfASweepStayInsideIt() {
+    java.nio.file.Path sweep = java.nio.file.Path.of("/runs/x/unlearn/maxent");
+    assertEquals(sweep.resolve("lr_1e-04"), Sweep.inside(sweep, "lr_1e-04", "run folder"));
+    // A hand-edited sweep.json cannot point the ledger or the teacher at another folder.
+    IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> Sweep.inside(sweep, "../graddiff/lr_1e-04", "run folder"));
+    assertEquals("/runs/x/unlearn/maxent/sweep.json: run folder ../graddiff/lr_1e-04 is outside the sweep folder",
+        e.getMessage());
+  }
+
+  @Test
   void arithmeticKeepsRetainNeedsBothRetainAccuracyAndEnglishCe() {
     Map<String, Double> base = arith(0.80, 3.00, 0.70);
     // Within 10%: retain_acc >= 0.72 and eng_ce <= 3.3.
