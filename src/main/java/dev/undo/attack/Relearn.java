@@ -166,7 +166,7 @@ public final class Relearn implements Stage<Relearn.Spec, Relearn.Result> {
       Task task = Tasks.of(protocol.setting(), protocol.data());
       int seqLen = protocol.seqLen();
       ExperimentConfig.EvalSpec full = spec.eval();
-      suite = task.evaluation(full.withSizes(o.evalProblemsPerCell(), o.ceSequences()), ck.tokenizer(), seqLen);
+      suite = task.attackEvaluation(full.withSizes(o.evalProblemsPerCell(), o.ceSequences()), ck.tokenizer(), seqLen);
       Evaluator ev = new Evaluator(dec, ck.tokenizer(), m, full.batchSize());
       fm = task.forgetMetric();
       Metric rm = task.retainMetric();

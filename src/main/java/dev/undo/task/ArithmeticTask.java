@@ -270,13 +270,29 @@ public final class ArithmeticTask implements Task {
 
   @Override
   public Evaluation evaluation(ExperimentConfig.EvalSpec spec, Tokenizer tok, int seqLen) {
+    return evaluation(spec, tok, seqLen, false);
+  }
+
+  /**
+   * Only the summary cells (when they are resolved: {@code eval.summary_cells} or the plan's base-model cells):
+   * held-out word problems no model can do cost an attack as much as the equations it measures, for nothing it
+   * records. The cells kept are generated with the same seed, so their problems are the full evaluation's.
+   */
+  @Override
+  public Evaluation attackEvaluation(ExperimentConfig.EvalSpec spec, Tokenizer tok, int seqLen) {
+    return evaluation(spec, tok, seqLen, true);
+  }
+
+  private Evaluation evaluation(ExperimentConfig.EvalSpec spec, Tokenizer tok, int seqLen, boolean summaryOnly) {
+    List<String> summary = summaryCells(spec);
     Map<String, List<Problem>> cells = new LinkedHashMap<>();
     for (Op op : Op.values()) {
       for (Kind k : Kind.values()) {
-        cells.put(cellKey(op, k), generator.evalSet(op, k, spec.nPerCell(), spec.seed()));
+        if (!summaryOnly || summary.contains(cellKey(op, k))) {
+          cells.put(cellKey(op, k), generator.evalSet(op, k, spec.nPerCell(), spec.seed()));
+        }
       }
     }
-    List<String> summary = summaryCells(spec);
     List<int[]> englishWindows = Evaluator.windows(tok, english.val().documents(), seqLen, spec.ceSequences());
     // The ledger's cost of one evaluation: every window, and every problem once in eval/ExactMatch's teacher-forced
     // pass (prompt + answer, padding included, batched as a model of context seqLen with this batch size is).

@@ -52,6 +52,15 @@ public interface Task {
   Evaluation evaluation(ExperimentConfig.EvalSpec spec, Tokenizer tok, int seqLen);
 
   /**
+   * The evaluation a relearning attack repeats at every evaluated step: what it records (the forget and retain
+   * summaries and their intervals) computed exactly as {@link #evaluation} computes them, without the cells that
+   * enter no summary. By default the whole evaluation.
+   */
+  default Evaluation attackEvaluation(ExperimentConfig.EvalSpec spec, Tokenizer tok, int seqLen) {
+    return evaluation(spec, tok, seqLen);
+  }
+
+  /**
    * The paper's stop rule of a student distilled from a teacher with these metrics; {@code cells} are the
    * summary cells (arithmetic: the cells the base model can do; empty = all).
    */
