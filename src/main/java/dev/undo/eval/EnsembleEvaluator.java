@@ -59,19 +59,11 @@ public final class EnsembleEvaluator {
     long[] counts = new long[windows.size()];
     int chunkSize = Math.max(1, batchSize / k);
     for (int start = 0; start < windows.size(); start += chunkSize) {
-      List<int[]> chunk = windows.subList(start, Math.min(windows.size(), start + chunkSize));
-      int b = chunk.size();
-      int t = chunk.get(0).length - 1;
-      long[] in = new long[b * t];
-      int[] tg = new int[b * t];
-      for (int i = 0; i < b; i++) {
-        int[] w = chunk.get(i);
-        for (int j = 0; j < t; j++) {
-          in[i * t + j] = Math.max(w[j], 0);
-          tg[i * t + j] = w[j] < 0 ? -1 : w[j + 1];
-          counts[start + i] += tg[i * t + j] < 0 ? 0 : 1;
-        }
-      }
+      Evaluator.WindowBatch wb = Evaluator.WindowBatch.of(windows, start, chunkSize, counts);
+      int b = wb.rows();
+      int t = wb.width();
+      long[] in = wb.inputs();
+      int[] tg = wb.targets();
       try (NDScope scope = new NDScope()) {
         NDArray tokens = manager.create(in, new Shape(b, t));
         EnsembleLosses.Targets targets = EnsembleLosses.Targets.shared(manager, tg, k, b, t);

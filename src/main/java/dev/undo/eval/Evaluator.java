@@ -72,14 +72,13 @@ public final class Evaluator {
     return out;
   }
 
-  /** Mean next-token CE over the windows (each of length seqLen + 1; −1 entries are padding). */
-  public Ce crossEntropy(Params p, List<int[]> windows) {
-    double sum = 0;
-    long count = 0;
-    double[] sums = new double[windows.size()];
-    long[] counts = new long[windows.size()];
-    for (int start = 0; start < windows.size(); start += batchSize) {
-      List<int[]> chunk = windows.subList(start, Math.min(windows.size(), start + batchSize));
+  /**
+   * Windows {@code start ..< start + size} as a batch: inputs (−1 padding read as token 0) and next-token targets
+   * (−1 where there is none), both (rows × width) row-major; adds each window's target count to {@code counts}.
+   */
+  record WindowBatch(int rows, int width, long[] inputs, int[] targets) {
+    static WindowBatch of(List<int[]> windows, int start, int size, long[] counts) {
+      List<int[]> chunk = windows.subList(start, Math.min(windows.size(), start + size));
       int b = chunk.size();
       int t = chunk.get(0).length - 1;
       long[] in = new long[b * t];
@@ -92,6 +91,22 @@ public final class Evaluator {
           counts[start + i] += tg[i * t + j] < 0 ? 0 : 1;
         }
       }
+      return new WindowBatch(b, t, in, tg);
+    }
+  }
+
+  /** Mean next-token CE over the windows (each of length seqLen + 1; −1 entries are padding). */
+  public Ce crossEntropy(Params p, List<int[]> windows) {
+    double sum = 0;
+    long count = 0;
+    double[] sums = new double[windows.size()];
+    long[] counts = new long[windows.size()];
+    for (int start = 0; start < windows.size(); start += batchSize) {
+      WindowBatch wb = WindowBatch.of(windows, start, batchSize, counts);
+      int b = wb.rows();
+      int t = wb.width();
+      long[] in = wb.inputs();
+      int[] tg = wb.targets();
       try (NDScope scope = new NDScope()) {
         NDArray tokens = manager.create(in, new Shape(b, t));
         Losses.Targets targets = Losses.Targets.of(manager, tg, b, t);
