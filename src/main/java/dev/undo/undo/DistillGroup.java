@@ -58,6 +58,11 @@ import java.util.Map;
  * <p>Members may resume from checkpoints at different steps (a kill between two members' checkpoint writes): a
  * member waits, inactive, until the group reaches its step, and all active members are always at the same step,
  * so they always share the batch.
+ *
+ * <p>A member that meets its rule leaves the group: every member is checkpointed at each rule check, so when one
+ * stops the group ends that <em>segment</em> and the rest go on as a smaller ensemble resumed from those
+ * checkpoints (a finished member no longer rides along in the batched passes). Segments are decided by the
+ * members' stop steps, so a rerun makes the same cuts and the same numbers.
  */
 public final class DistillGroup {
   private DistillGroup() {}
@@ -96,6 +101,7 @@ public final class DistillGroup {
     double teacherTokens; // this member's share of the shared teacher passes
     boolean ruleMet;
     boolean finished;
+    boolean fresh; // no checkpoint yet: starts at step 0 with an evaluation
     Map<String, Double> lastMetrics = new LinkedHashMap<>();
     MetricsLog log;
     Map<String, NDArray> optState;
@@ -114,11 +120,25 @@ public final class DistillGroup {
             + first.teacher() + " vs " + s.teacher());
       }
     }
-    int k = specs.size();
+    while (true) {
+      List<Distill.Result> out = segment(specs, contexts);
+      if (out != null) {
+        return out;
+      }
+    }
+  }
+
+  /**
+   * Trains the members not yet finished as one ensemble until all of them finish (returns every member's result)
+   * or until one of them meets its rule while others go on (returns null: the caller starts the next segment from
+   * the checkpoints this one wrote).
+   */
+  private static List<Distill.Result> segment(List<Distill.Spec> specs, List<StageContext> contexts) {
+    Distill.Spec first = specs.get(0);
+    int n = specs.size();
     long t0 = System.nanoTime();
     try (NDManager m = NDManager.newBaseManager(); Checkpoint.Loaded teacher = Checkpoint.load(first.teacher(), m);
-        Decoder dec = new Decoder(teacher.config(), m);
-        EnsembleDecoder edec = new EnsembleDecoder(teacher.config(), k, m)) {
+        Decoder dec = new Decoder(teacher.config(), m)) {
       TaskSpec protocol = SourceModel.task(first.teacher(), teacher.provenance());
       String setting = protocol.setting();
       Task task = Tasks.of(setting, protocol.data());
@@ -164,7 +184,8 @@ public final class DistillGroup {
       // Members: resumed from their checkpoints or started as their spec says.
       List<State> states = new ArrayList<>();
       List<Params> starts = new ArrayList<>();
-      for (int j = 0; j < k; j++) {
+      List<Integer> live = new ArrayList<>(); // ensemble member e is state live.get(e)
+      for (int j = 0; j < n; j++) {
         State st = new State(specs.get(j), contexts.get(j));
         Path ckDir = st.ctx.dir().checkpoint();
         Timings timings = Files.exists(st.ctx.dir().file(TIMING))
@@ -177,9 +198,7 @@ public final class DistillGroup {
             ck.close();
             throw new IllegalStateException(ckDir + " was written by another configuration; rerun with --force");
           }
-          starts.add(ck.params());
           st.start = ck.trainerState().step();
-          st.optState = ck.optimizerState();
           Timings.Entry t = timings.at(st.start);
           if (t != null) {
             st.wallBefore = t.wallSeconds();
@@ -188,29 +207,49 @@ public final class DistillGroup {
             st.finished = t.finished();
           }
           st.lastMetrics = MetricsRecords.lastEval(st.ctx.dir().metrics());
+          if (st.finished) {
+            ck.close();
+          } else {
+            starts.add(ck.params());
+            st.optState = ck.optimizerState();
+          }
         } else {
           starts.add(Distill.student(st.spec, teacher, noiseSeed, initSeed, m));
+          st.fresh = true;
+        }
+        if (!st.finished) {
+          live.add(j);
         }
         st.last = st.start;
         states.add(st);
       }
-      try (EnsembleParams ens = EnsembleParams.stack(starts, m)) {
-        starts.forEach(Params::close);
+      if (live.isEmpty()) {
+        List<Distill.Result> out = new ArrayList<>();
+        for (State st : states) {
+          out.add(result(st, st.wallBefore, rule, first, d, seqLen, teacher, evaluation, heldOut, setting,
+              teacherMetrics));
+        }
+        return out;
+      }
+      int k = live.size();
+      try (EnsembleDecoder edec = new EnsembleDecoder(teacher.config(), k, m);
+          EnsembleParams ens = EnsembleParams.stack(starts, m)) {
         List<String> names = ens.names();
         ens.requireGradients();
         EnsembleEvaluator eev = new EnsembleEvaluator(edec, teacher.tokenizer(), m, first.eval().batchSize());
         AdamW.Hyper hyper = new AdamW.Hyper(d.beta1(), d.beta2(), 1e-8, d.weightDecay());
         try (EnsembleAdamW opt = new EnsembleAdamW(hyper, ens, names, m)) {
           for (int j = 0; j < k; j++) {
-            State st = states.get(j);
+            State st = states.get(live.get(j));
             if (st.optState != null) {
               opt.restoreMember(j, st.optState, st.start);
-              st.optState.values().forEach(NDArray::close);
             }
             // Without a checkpoint the member starts over: drop every record a killed attempt left.
             st.log = new MetricsLog(st.ctx.dir().metrics()).open(Checkpoint.exists(st.ctx.dir().checkpoint())
                 ? st.start : -1);
           }
+          // The optimizer state was read into each checkpoint's own manager: close both only now.
+          starts.forEach(Params::close);
           long[] startSteps = new long[k];
           long[] stepsOf = new long[k];
           double[] clip = new double[k];
@@ -218,23 +257,23 @@ public final class DistillGroup {
           LrSchedule schedule = d.minLr() < d.lr() ? LrSchedule.warmupCosine(d.lr(), d.minLr(), d.warmupSteps(),
               d.maxSteps()) : LrSchedule.constant(d.lr());
           for (int j = 0; j < k; j++) {
-            startSteps[j] = states.get(j).start;
-            // A member already finished (stopped by its rule before a kill) takes no more steps.
-            stepsOf[j] = states.get(j).finished ? states.get(j).start : d.maxSteps();
+            startSteps[j] = states.get(live.get(j)).start;
+            stepsOf[j] = d.maxSteps();
             clip[j] = d.gradClip();
             schedules[j] = schedule;
           }
           // Step 0: the starting point of every curve, and members already there (a copy of the teacher).
           List<Integer> atZero = new ArrayList<>();
           for (int j = 0; j < k; j++) {
-            if (states.get(j).start == 0 && !states.get(j).finished) {
+            if (states.get(live.get(j)).fresh) {
               atZero.add(j);
             }
           }
+          boolean[] leaving = new boolean[1]; // a member met its rule while others go on: end this segment
           if (!atZero.isEmpty()) {
             List<Map<String, Double>> ms = evaluate(evaluation, eev, ens, dec, teacher.params(), edec, heldOut, m);
             for (int j : atZero) {
-              State st = states.get(j);
+              State st = states.get(live.get(j));
               st.evals++;
               write(st.log, 0, ms.get(j));
               st.lastMetrics = ms.get(j);
@@ -245,6 +284,18 @@ public final class DistillGroup {
                 persist(st, j, ens, opt, teacher, m, protocol, seeds, ident, parents, 0, true, t0, d, seqLen,
                     evaluation, heldOut);
               }
+            }
+            if (k > 1 && atZero.stream().anyMatch(j -> states.get(live.get(j)).finished)) {
+              // Members that need no training leave before the first step; the others are checkpointed at step 0
+              // and go on without them.
+              for (int j = 0; j < k; j++) {
+                State st = states.get(live.get(j));
+                if (!st.finished) {
+                  persist(st, j, ens, opt, teacher, m, protocol, seeds, ident, parents, st.start, false, t0, d,
+                      seqLen, evaluation, heldOut);
+                }
+              }
+              leaving[0] = live.stream().anyMatch(j -> !states.get(j).finished);
             }
           }
           EnsembleTrainer.Objective obj = (step, micro, active, terms) -> {
@@ -269,7 +320,7 @@ public final class DistillGroup {
                 if (!r.active()[j]) {
                   continue;
                 }
-                State st = states.get(j);
+                State st = states.get(live.get(j));
                 st.last = done;
                 st.teacherTokens += (double) d.batchSize() * seqLen / active;
                 Map<String, Object> rec = new LinkedHashMap<>();
@@ -284,11 +335,13 @@ public final class DistillGroup {
                 return;
               }
               List<Map<String, Double>> ms = evaluate(evaluation, eev, ens, dec, teacher.params(), edec, heldOut, m);
+              boolean anyStops = false;
+              boolean anyGoesOn = false;
               for (int j = 0; j < k; j++) {
                 if (!r.active()[j]) {
                   continue;
                 }
-                State st = states.get(j);
+                State st = states.get(live.get(j));
                 st.evals++;
                 write(st.log, done, ms.get(j));
                 st.lastMetrics = ms.get(j);
@@ -297,36 +350,64 @@ public final class DistillGroup {
                   stop[j] = true;
                 }
                 st.finished = stop[j] || done == d.maxSteps();
+                anyStops |= stop[j];
+                anyGoesOn |= !st.finished;
                 persist(st, j, ens, opt, teacher, m, protocol, seeds, ident, parents, done, st.finished, t0, d,
                     seqLen, evaluation, heldOut);
               }
+              boolean allActive = true;
+              for (boolean a : r.active()) {
+                allActive &= a;
+              }
+              if (anyStops && anyGoesOn && allActive) {
+                // Every member was just checkpointed: the others go on in a smaller ensemble.
+                leaving[0] = true;
+                java.util.Arrays.fill(stop, true);
+              }
             }
           });
-          if (contexts.get(0).progress()) {
-            trainer.addListener(progress(String.format(Locale.ROOT, "distill x%d", k), d.maxSteps()));
+          if (contexts.get(0).progress() && !leaving[0]) {
+            long from = java.util.Arrays.stream(startSteps).min().orElse(0);
+            trainer.addListener(progress(String.format(Locale.ROOT, "distill x%d", k), from, d.maxSteps()));
           }
-          trainer.run(startSteps);
+          if (!leaving[0]) {
+            trainer.run(startSteps);
+          }
+          for (int j : live) {
+            states.get(j).log.close();
+          }
+          if (leaving[0]) {
+            return null;
+          }
           List<Distill.Result> out = new ArrayList<>();
-          for (int j = 0; j < k; j++) {
+          double segmentWall = (System.nanoTime() - t0) / 1e9 / k;
+          for (int j = 0; j < n; j++) {
             State st = states.get(j);
-            st.log.close();
-            Compute c = compute(st, d, seqLen, teacher, evaluation, heldOut)
-                .withWallSeconds(st.wallBefore + (System.nanoTime() - t0) / 1e9 / k);
-            Map<String, Double> start = MetricsRecords.firstEval(st.ctx.dir().metrics());
-            Double gap = rule == null ? null : rule instanceof StopRule sr ? sr.gap(st.lastMetrics)
-                : st.lastMetrics.get(Distill.KL);
-            Double bound = first.stopRule().equals("paper") ? (Double) first.tolerance()
-                : first.stopRule().equals("match") ? (Double) first.matchKlBound() : null;
-            boolean met = st.ruleMet || (rule != null && !st.lastMetrics.isEmpty() && rule.satisfied(st.lastMetrics));
-            String init = st.spec.init().equals("checkpoint") ? "checkpoint:" + st.spec.initFrom() : st.spec.init();
-            out.add(new Distill.Result(setting, st.lastMetrics, c, st.last, d.maxSteps(),
-                rule == null ? "fixed length" : rule.describe(), met, gap, bound, init, st.spec.alpha(),
-                st.spec.beta(), teacherMetrics, start));
+            double wall = live.contains(j) ? st.wallBefore + segmentWall : st.wallBefore;
+            out.add(result(st, wall, rule, first, d, seqLen, teacher, evaluation, heldOut, setting,
+                teacherMetrics));
           }
           return out;
         }
       }
     }
+  }
+
+  /** A member's stage result from its state after training. */
+  private static Distill.Result result(State st, double wall, TrainingRun.StopRule rule, Distill.Spec first,
+      Distill.Loop d, int seqLen, Checkpoint.Loaded teacher, Evaluation evaluation, BatchSampler heldOut,
+      String setting, Map<String, Double> teacherMetrics) {
+    Compute c = compute(st, d, seqLen, teacher, evaluation, heldOut).withWallSeconds(wall);
+    Map<String, Double> start = MetricsRecords.firstEval(st.ctx.dir().metrics());
+    Double gap = rule == null ? null : rule instanceof StopRule sr ? sr.gap(st.lastMetrics)
+        : st.lastMetrics.get(Distill.KL);
+    Double bound = first.stopRule().equals("paper") ? (Double) first.tolerance()
+        : first.stopRule().equals("match") ? (Double) first.matchKlBound() : null;
+    boolean met = st.ruleMet || (rule != null && !st.lastMetrics.isEmpty() && rule.satisfied(st.lastMetrics));
+    String init = st.spec.init().equals("checkpoint") ? "checkpoint:" + st.spec.initFrom() : st.spec.init();
+    return new Distill.Result(setting, st.lastMetrics, c, st.last, d.maxSteps(),
+        rule == null ? "fixed length" : rule.describe(), met, gap, bound, init, st.spec.alpha(), st.spec.beta(),
+        teacherMetrics, start);
   }
 
   /** Every member's metrics, with its KL to the teacher on the held-out batches. */
@@ -393,8 +474,8 @@ public final class DistillGroup {
 
 
   /** A progress bar over the group's steps. */
-  static EnsembleTrainer.Listener progress(String task, long steps) {
-    Trainer.Listener single = Listeners.progress(task, 0, steps, true);
+  static EnsembleTrainer.Listener progress(String task, long from, long steps) {
+    Trainer.Listener single = Listeners.progress(task, from, steps, true);
     return new EnsembleTrainer.Listener() {
       @Override
       public void afterStep(EnsembleTrainer.StepResult r, boolean[] stop) {

@@ -41,16 +41,34 @@ class DistillGroupTest {
 
   @Test
   void aGroupOfStudentsEqualsEachStudentAlone() throws Exception {
+    checkGroupAgainstAlone(Map.of("language.pretrain.steps", "8", "language.distill.max_steps", "6",
+        "language.distill.eval_every", "2"), List.of(1.0, 0.5, 0.2));
+  }
+
+  /**
+   * Students that meet their rule at different steps: each one that stops leaves the group, and the rest go on as a
+   * smaller ensemble resumed from the checkpoints of that step. Their numbers still equal each student alone.
+   */
+  @Test
+  void studentsThatStopLeaveTheGroupAndTheRestResume() throws Exception {
+    List<Distill.Result> r = checkGroupAgainstAlone(Map.of("language.pretrain.steps", "8",
+        "language.distill.max_steps", "12", "language.distill.eval_every", "2"), List.of(1.0, 0.9, 0.6));
+    long distinct = r.stream().map(Distill.Result::steps).distinct().count();
+    assertTrue(distinct >= 2 && r.stream().anyMatch(x -> x.steps() > 0 && x.stoppedByRule()),
+        "a member stops by its rule mid-run while another goes on: " + r.stream().map(Distill.Result::steps).toList());
+  }
+
+  List<Distill.Result> checkGroupAgainstAlone(Map<String, String> set, List<Double> alphas) throws Exception {
     Engines.start(1);
-    ObjectNode t = ConfigLoader.resolve("micro", Map.of("language.pretrain.steps", "8",
-        "language.distill.max_steps", "6", "language.distill.eval_every", "2"));
+    ObjectNode t = ConfigLoader.resolve("micro", set);
     ExperimentConfig c = ExperimentConfig.from(t);
     Path teacher = tmp.resolve("teacher");
     StageRunner.run(Pretrain.STAGE, Pretrain.Spec.of(c, "language", false), teacher, StageRunner.Options.QUIET);
-    List<Distill.Spec> specs = List.of(
-        Distill.Spec.of(c, "language", teacher, "random", null, 1, 0, "paper"),
-        Distill.Spec.of(c, "language", teacher, "noised", null, 0.5, 0.1, "paper"),
-        Distill.Spec.of(c, "language", teacher, "noised", null, 0.2, 0.1, "paper"));
+    List<Distill.Spec> specs = new ArrayList<>();
+    for (double alpha : alphas) {
+      specs.add(alpha == 1.0 ? Distill.Spec.of(c, "language", teacher, "random", null, 1, 0, "paper")
+          : Distill.Spec.of(c, "language", teacher, "noised", null, alpha, 0.1, "paper"));
+    }
     List<DistillGroup.Member> members = new ArrayList<>();
     for (int i = 0; i < specs.size(); i++) {
       members.add(new DistillGroup.Member(tmp.resolve("group/m" + i), specs.get(i)));
@@ -101,5 +119,6 @@ class DistillGroupTest {
     for (int i = 0; i < specs.size(); i++) {
       assertEquals(together.get(i).metrics(), again.get(i).metrics());
     }
+    return together;
   }
 }
