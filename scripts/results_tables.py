@@ -30,6 +30,11 @@ for setting, s in man["settings"].items():
         head = ["model", s.get("retain_metric", "retain"), s.get("forget_metric", "forget"), "student", "paper ledger"]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
+    multi = len({x.get("seed") for x in s["models"]}) > 1
+
+    def label(x):
+        return f"{x['name']} (seed {x['seed']})" if multi else x["name"]
+
     for x in s["models"]:
         m = x["metrics"]
         st = x.get("student")
@@ -37,11 +42,11 @@ for setting, s in man["settings"].items():
         led = x.get("ledger") or {}
         pf = f"{led.get('paper_fraction', 0):.2f}" if x["kind"] not in ("base", "filtered") else "1.00"
         if arith:
-            row = [x["name"]] + [iv(m, f"{o}_equation_acc") for o in ops]
+            row = [label(x)] + [iv(m, f"{o}_equation_acc") for o in ops]
             row += ["/".join(f"{m.get(o + '_word_problem_acc', float('nan')):.2f}" for o in ops)]
             row += [f"{m['eng_ce']:.3f}", stud, pf]
         else:
-            row = [x["name"], iv(m, s["retain_metric"], 3), iv(m, s["forget_metric"], 3), stud, pf]
+            row = [label(x), iv(m, s["retain_metric"], 3), iv(m, s["forget_metric"], 3), stud, pf]
         print("| " + " | ".join(row) + " |")
     print(f"\n#### {setting}: adversary's worst case ({s['forget_metric']}) at the report steps\n")
     steps = None
@@ -49,8 +54,8 @@ for setting, s in man["settings"].items():
     for x in s["models"]:
         a = json.loads((run / x["attack"] / "attack.json").read_text())
         steps = list(a["forget_at"].keys())
-        rows.append([x["name"]] + [f"{a['forget_at'][k]:.3f} [{a['forget_at_lo'][k]:.3f}, {a['forget_at_hi'][k]:.3f}]" for k in steps])
-        items = a.get("eval_items")
+        rows.append([label(x)] + [f"{a['forget_at'][k]:.3f} [{a['forget_at_lo'][k]:.3f}, {a['forget_at_hi'][k]:.3f}]" for k in steps])
+        items = a.get("eval_items") or f"{a.get('eval_windows')} held-out windows"
     print("| model | " + " | ".join(f"step {k}" for k in steps) + " |")
     print("|" + "---|" * (len(steps) + 1))
     for r in rows:
