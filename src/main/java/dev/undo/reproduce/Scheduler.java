@@ -24,6 +24,55 @@ import java.util.concurrent.CompletionException;
 public final class Scheduler {
   private Scheduler() {}
 
+  /**
+   * The ETA: the estimated cost left of each kind of stage (pretrain, unlearn, distill, relearn) times the time per
+   * cost unit measured on finished stages of that kind, shared by the slots. Kinds differ a lot in seconds per unit
+   * (an attack's evaluations and a student's early stop are not in its cost), so one rate for all misjudged the
+   * attacks at the end of a run by 5x; a kind with no finished stage yet uses the rate of all finished stages.
+   */
+  static final class Eta {
+    private final Map<String, double[]> byKind = new LinkedHashMap<>(); // kind -> {nanos, cost measured, cost left}
+
+    Eta(Plan plan) {
+      for (Plan.Node n : plan.nodes()) {
+        byKind.computeIfAbsent(kind(n), k -> new double[3])[2] += n.cost();
+      }
+    }
+
+    static String kind(Plan.Node n) {
+      return n.calls().isEmpty() ? "" : n.calls().get(0).kind();
+    }
+
+    /** A node ended; {@code nanos} < 0: it did no work (finished before), so it tells nothing about the rate. */
+    void finished(Plan.Node n, long nanos) {
+      double[] k = byKind.get(kind(n));
+      k[2] -= n.cost();
+      if (nanos >= 0) {
+        k[0] += nanos;
+        k[1] += n.cost();
+      }
+    }
+
+    /** Nanoseconds left on {@code slots} slots, or NaN before any stage did work. */
+    double nanosLeft(int slots) {
+      double nanos = 0;
+      double cost = 0;
+      for (double[] k : byKind.values()) {
+        nanos += k[0];
+        cost += k[1];
+      }
+      if (cost == 0) {
+        return Double.NaN;
+      }
+      double overall = nanos / cost;
+      double left = 0;
+      for (double[] k : byKind.values()) {
+        left += Math.max(0, k[2]) * (k[1] > 0 ? k[0] / k[1] : overall);
+      }
+      return left / Math.max(1, slots);
+    }
+  }
+
   public static void run(Plan plan, Executor executor, Path out) {
     int slots = Math.max(1, executor.slots());
     List<Plan.Node> order = plan.byPriority();
@@ -34,7 +83,7 @@ public final class Scheduler {
     Set<String> started = new HashSet<>();
     List<String> running = new ArrayList<>();
     double[] work = {0, 0}; // nanos spent in nodes that did work, and their estimated cost
-    double[] left = {plan.totalCost()};
+    Eta eta = new Eta(plan);
     Throwable[] failure = {null};
     // Set by every node that ends. A node can end while this thread is still launching others (its future may be
     // complete before whenComplete is attached, which then runs the callback here), so wait only if none has.
@@ -74,16 +123,15 @@ public final class Scheduler {
                   }
                 } else {
                   done.add(node.id());
-                  left[0] -= node.cost();
-                  if (spent > 2_000_000_000L) { // a skipped (finished) node takes well under a second
+                  boolean didWork = spent > 2_000_000_000L; // a skipped (finished) node takes well under a second
+                  if (didWork) {
                     work[0] += spent;
                     work[1] += node.cost();
                   }
-                  // ETA: time per unit of estimated cost so far, times the cost left, shared by the slots.
-                  String eta = work[1] == 0 ? "?"
-                      : duration((long) (work[0] / work[1] * Math.max(0, left[0]) / slots));
+                  eta.finished(node, didWork ? spent : -1);
+                  double etaNanos = eta.nanosLeft(slots);
                   System.err.printf(Locale.ROOT, "[%d/%d] done  %s in %s (ETA %s)%n", done.size(), total,
-                      node.name(), duration(spent), eta);
+                      node.name(), duration(spent), Double.isNaN(etaNanos) ? "?" : duration((long) etaNanos));
                   Map<String, Object> p = new LinkedHashMap<>();
                   p.put("done", done.size());
                   p.put("of", total);

@@ -64,6 +64,35 @@ class SchedulerTest {
     return new Plan(List.of(nodes), List.of());
   }
 
+  static Plan.Node kindNode(String id, String kind, double cost) {
+    return new Plan.Node(id, id, List.of(), cost, List.of(Plan.Call.of(kind, Path.of(id), null)));
+  }
+
+  /**
+   * The ETA prices what is left of each kind of stage at that kind's measured rate: two attacks left after one
+   * attack took 4 s for 1 unit are 8 s, whatever the training stages' rate; a kind not yet measured uses the rate
+   * of all finished stages; a stage that did no work (finished before a resume) does not count as measured.
+   */
+  @Test
+  void theEtaPricesEachKindOfStageAtItsOwnRate() {
+    Plan plan = plan(kindNode("p", "pretrain", 10), kindNode("a1", "relearn", 1), kindNode("a2", "relearn", 1),
+        kindNode("a3", "relearn", 1), kindNode("d", "distill", 10), kindNode("u", "unlearn", 5));
+    Scheduler.Eta eta = new Scheduler.Eta(plan);
+    assertTrue(Double.isNaN(eta.nanosLeft(1)), "no rate before a stage did work");
+    eta.finished(plan.nodes().stream().filter(n -> n.id().equals("u")).findFirst().orElseThrow(), -1);
+    assertTrue(Double.isNaN(eta.nanosLeft(1)), "a skipped stage measures nothing");
+    Plan.Node p = plan.nodes().stream().filter(n -> n.id().equals("p")).findFirst().orElseThrow();
+    eta.finished(p, 10_000_000_000L); // 1 s per unit
+    // Left: distill 10 units, 3 attacks 3 units, all at the only measured rate (1 s/unit).
+    assertEquals(13e9, eta.nanosLeft(1), 1);
+    Plan.Node a1 = plan.nodes().stream().filter(n -> n.id().equals("a1")).findFirst().orElseThrow();
+    eta.finished(a1, 4_000_000_000L); // attacks: 4 s per unit
+    // Attacks at their own rate; distillation (not measured yet) at all finished stages' rate, 14 s / 11 units.
+    double want = 2 * 4e9 + 10 * (14e9 / 11);
+    assertEquals(want, eta.nanosLeft(1), 1);
+    assertEquals(want / 2, eta.nanosLeft(2), 1);
+  }
+
   @Test
   void stepsStartOnlyAfterTheirDependenciesAndRunSideBySide() {
     List<String> log = Collections.synchronizedList(new ArrayList<>());
