@@ -53,18 +53,23 @@ public final class Scheduler {
       }
     }
 
-    /** Nanoseconds left on {@code slots} slots, or NaN before any stage did work. */
-    double nanosLeft(int slots) {
+    /** One slot's nanoseconds per cost unit over every stage that did work, or NaN before any did. */
+    double nanosPerUnit() {
       double nanos = 0;
       double cost = 0;
       for (double[] k : byKind.values()) {
         nanos += k[0];
         cost += k[1];
       }
-      if (cost == 0) {
+      return cost == 0 ? Double.NaN : nanos / cost;
+    }
+
+    /** Nanoseconds left on {@code slots} slots, or NaN before any stage did work. */
+    double nanosLeft(int slots) {
+      double overall = nanosPerUnit();
+      if (Double.isNaN(overall)) {
         return Double.NaN;
       }
-      double overall = nanos / cost;
       double left = 0;
       for (double[] k : byKind.values()) {
         left += Math.max(0, k[2]) * (k[1] > 0 ? k[0] / k[1] : overall);
@@ -82,7 +87,6 @@ public final class Scheduler {
     Set<String> done = new HashSet<>();
     Set<String> started = new HashSet<>();
     List<String> running = new ArrayList<>();
-    double[] work = {0, 0}; // nanos spent in nodes that did work, and their estimated cost
     Eta eta = new Eta(plan);
     Throwable[] failure = {null};
     // Set by every node that ends. A node can end while this thread is still launching others (its future may be
@@ -123,12 +127,8 @@ public final class Scheduler {
                   }
                 } else {
                   done.add(node.id());
-                  boolean didWork = spent > 2_000_000_000L; // a skipped (finished) node takes well under a second
-                  if (didWork) {
-                    work[0] += spent;
-                    work[1] += node.cost();
-                  }
-                  eta.finished(node, didWork ? spent : -1);
+                  // A skipped (finished) node takes well under a second and tells nothing about the rate.
+                  eta.finished(node, spent > 2_000_000_000L ? spent : -1);
                   double etaNanos = eta.nanosLeft(slots);
                   System.err.printf(Locale.ROOT, "[%d/%d] done  %s in %s (ETA %s)%n", done.size(), total,
                       node.name(), duration(spent), Double.isNaN(etaNanos) ? "?" : duration((long) etaNanos));
@@ -137,9 +137,9 @@ public final class Scheduler {
                   p.put("of", total);
                   p.put("last", node.name());
                   p.put("wall_seconds", before + (System.nanoTime() - t0) / 1e9);
-                  if (work[1] > 0) {
+                  if (!Double.isNaN(eta.nanosPerUnit())) {
                     // Calibration for the next estimate (reproduce.seconds_per_unit): a slot's seconds per unit.
-                    p.put("seconds_per_unit", work[0] / 1e9 / work[1]);
+                    p.put("seconds_per_unit", eta.nanosPerUnit() / 1e9);
                   }
                   Json.writeAtomic(out.resolve("progress.json"), p);
                 }

@@ -41,6 +41,7 @@ import dev.undo.train.TrainingRun;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -362,12 +363,12 @@ public final class DistillGroup {
               if (anyStops && anyGoesOn && allActive) {
                 // Every member was just checkpointed: the others go on in a smaller ensemble.
                 leaving[0] = true;
-                java.util.Arrays.fill(stop, true);
+                Arrays.fill(stop, true);
               }
             }
           });
           if (contexts.get(0).progress() && !leaving[0]) {
-            long from = java.util.Arrays.stream(startSteps).min().orElse(0);
+            long from = Arrays.stream(startSteps).min().orElse(0);
             trainer.addListener(progress(String.format(Locale.ROOT, "distill x%d", k), from, d.maxSteps()));
           }
           if (!leaving[0]) {

@@ -85,6 +85,7 @@ class SchedulerTest {
     eta.finished(p, 10_000_000_000L); // 1 s per unit
     // Left: distill 10 units, 3 attacks 3 units, all at the only measured rate (1 s/unit).
     assertEquals(13e9, eta.nanosLeft(1), 1);
+    assertEquals(1e9, eta.nanosPerUnit(), 1e-3, "progress.json's seconds_per_unit calibration");
     Plan.Node a1 = plan.nodes().stream().filter(n -> n.id().equals("a1")).findFirst().orElseThrow();
     eta.finished(a1, 4_000_000_000L); // attacks: 4 s per unit
     // Attacks at their own rate; distillation (not measured yet) at all finished stages' rate, 14 s / 11 units.
