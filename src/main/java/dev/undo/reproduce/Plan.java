@@ -1,10 +1,13 @@
 package dev.undo.reproduce;
 
+import dev.undo.run.StageDir;
 import dev.undo.stage.StageSpec;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -130,6 +133,32 @@ public record Plan(List<Node> nodes, List<PlannedModel> models) {
    */
   public double estimateSeconds(int slots, double secondsPerUnit) {
     return secondsPerUnit * Math.max(totalCost() / Math.max(1, slots), criticalPath());
+  }
+
+  /**
+   * The nodes whose every stage folder already holds {@code DONE}: a rerun reuses them if their configuration is
+   * the same (a folder of another configuration is refused when its turn comes, so this is the optimistic count).
+   */
+  public Set<String> finishedNodes() {
+    Set<String> done = new LinkedHashSet<>();
+    for (Node n : nodes) {
+      if (!n.calls().isEmpty() && n.calls().stream().allMatch(c -> Files.exists(c.dir().resolve(StageDir.DONE)))) {
+        done.add(n.id());
+      }
+    }
+    return done;
+  }
+
+  /** This plan without the given nodes (dependencies on them count as met): what is left after they finished. */
+  public Plan without(Set<String> finished) {
+    List<Node> left = new ArrayList<>();
+    for (Node n : nodes) {
+      if (!finished.contains(n.id())) {
+        left.add(new Node(n.id(), n.name(), n.deps().stream().filter(d -> !finished.contains(d)).toList(), n.cost(),
+            n.calls()));
+      }
+    }
+    return new Plan(left, models);
   }
 
   public double totalCost() {

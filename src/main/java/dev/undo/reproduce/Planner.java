@@ -60,8 +60,9 @@ public final class Planner {
     double pretrainCost = 3.0 * s.pretrain().steps() * s.pretrain().batchSize() * tok;
     double distillCost = 4.0 * s.distill().maxSteps() * s.distill().batchSize() * tok;
     double omCost = 4.0 * r.oracleMatchingSteps() * s.distill().batchSize() * tok;
-    double attackCost = 3.0 * s.attack().lrs().size() * s.attack().seeds().size() * s.attack().steps()
-        * s.attack().batchSize() * tok;
+    // One attack run per (data, learning rate, seed): arithmetic attacks on forget and mixture data, so twice the runs.
+    double attackCost = 3.0 * s.attack().data().size() * s.attack().lrs().size() * s.attack().seeds().size()
+        * s.attack().steps() * s.attack().batchSize() * tok;
     List<Plan.PlannedModel> mine = new ArrayList<>();
 
     String base = root + "/base";

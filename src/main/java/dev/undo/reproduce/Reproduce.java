@@ -49,13 +49,24 @@ public final class Reproduce {
     return new LocalExecutor(w, new StageRunner.Options(progress && w == 1, force));
   }
 
-  /** One line: the plan's size and estimated wall time (before any stage is skipped as finished). */
+  /**
+   * One line: the plan's size and estimated wall time, and when some stages are already finished (a resumed or
+   * extended run), the estimate for the rest.
+   */
   public static String estimate(Plan plan, ExperimentConfig cfg, int slots) {
     double spu = cfg.reproduce().secondsPerUnit();
-    return String.format(Locale.ROOT, "plan: %d stages, cost %.3g units (critical path %.3g); estimate %s on %d "
-        + "worker(s) at %.3g s/unit (reproduce.seconds_per_unit), before skipping finished stages",
+    String line = String.format(Locale.ROOT, "plan: %d stages, cost %.3g units (critical path %.3g); estimate %s on %d "
+        + "worker(s) at %.3g s/unit (reproduce.seconds_per_unit)",
         plan.nodes().size(), plan.totalCost(), plan.criticalPath(),
         Scheduler.duration((long) (plan.estimateSeconds(slots, spu) * 1e9)), Math.max(1, slots), spu);
+    java.util.Set<String> done = plan.finishedNodes();
+    if (done.isEmpty()) {
+      return line;
+    }
+    Plan left = plan.without(done);
+    return line + String.format(Locale.ROOT, "; %d stages already finished (reused if their configuration is the "
+        + "same), %s for the other %d", done.size(), Scheduler.duration((long) (left.estimateSeconds(slots, spu) * 1e9)),
+        left.nodes().size());
   }
 
   /** The plan as text: every node, its dependencies and estimated cost, and what each stage will be. */

@@ -32,10 +32,20 @@ public final class Scheduler {
    */
   static final class Eta {
     private final Map<String, double[]> byKind = new LinkedHashMap<>(); // kind -> {nanos, cost measured, cost left}
+    private final Set<String> finishedBefore;
 
     Eta(Plan plan) {
+      this(plan, Set.of());
+    }
+
+    /** {@code finishedBefore}: nodes already finished when the run started; they are not work left. */
+    Eta(Plan plan, Set<String> finishedBefore) {
+      this.finishedBefore = finishedBefore;
       for (Plan.Node n : plan.nodes()) {
-        byKind.computeIfAbsent(kind(n), k -> new double[3])[2] += n.cost();
+        double[] k = byKind.computeIfAbsent(kind(n), x -> new double[3]);
+        if (!finishedBefore.contains(n.id())) {
+          k[2] += n.cost();
+        }
       }
     }
 
@@ -46,7 +56,9 @@ public final class Scheduler {
     /** A node ended; {@code nanos} < 0: it did no work (finished before), so it tells nothing about the rate. */
     void finished(Plan.Node n, long nanos) {
       double[] k = byKind.get(kind(n));
-      k[2] -= n.cost();
+      if (!finishedBefore.contains(n.id())) {
+        k[2] -= n.cost();
+      }
       if (nanos >= 0) {
         k[0] += nanos;
         k[1] += n.cost();
@@ -87,7 +99,7 @@ public final class Scheduler {
     Set<String> done = new HashSet<>();
     Set<String> started = new HashSet<>();
     List<String> running = new ArrayList<>();
-    Eta eta = new Eta(plan);
+    Eta eta = new Eta(plan, plan.finishedNodes());
     Throwable[] failure = {null};
     // Set by every node that ends. A node can end while this thread is still launching others (its future may be
     // complete before whenComplete is attached, which then runs the callback here), so wait only if none has.

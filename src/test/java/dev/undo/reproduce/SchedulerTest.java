@@ -92,6 +92,13 @@ class SchedulerTest {
     double want = 2 * 4e9 + 10 * (14e9 / 11);
     assertEquals(want, eta.nanosLeft(1), 1);
     assertEquals(want / 2, eta.nanosLeft(2), 1);
+
+    // A resumed run: stages finished before it started are not work left, even before they are skipped.
+    Scheduler.Eta resumed = new Scheduler.Eta(plan, java.util.Set.of("d", "a2", "a3"));
+    resumed.finished(p, 10_000_000_000L);
+    assertEquals(1e9 + 5e9, resumed.nanosLeft(1), 1, "left: one attack and the unlearning, not the student");
+    resumed.finished(plan.nodes().stream().filter(n -> n.id().equals("d")).findFirst().orElseThrow(), -1);
+    assertEquals(1e9 + 5e9, resumed.nanosLeft(1), 1, "skipping a finished stage changes nothing");
   }
 
   @Test
@@ -235,5 +242,27 @@ class SchedulerTest {
     // One slot: "long" first, then "tail" (ready now, and costlier than "short").
     Scheduler.run(plan, ex, tmp);
     assertEquals(List.of("long", "tail", "short"), log);
+  }
+
+  @Test
+  void aResumedPlanEstimatesOnlyWhatIsLeft() throws Exception {
+    // a (cost 4) -> b (cost 6); c (cost 3) alone. a's folder is finished, c's is half-written (no DONE).
+    Path a = tmp.resolve("a");
+    Path c = tmp.resolve("c");
+    java.nio.file.Files.createDirectories(a);
+    java.nio.file.Files.createDirectories(c);
+    java.nio.file.Files.writeString(a.resolve(dev.undo.run.StageDir.DONE), "");
+    Plan plan = plan(
+        new Plan.Node("a", "a", List.of(), 4, List.of(Plan.Call.of("pretrain", a, null))),
+        new Plan.Node("b", "b", List.of("a"), 6, List.of(Plan.Call.of("distill", tmp.resolve("b"), null))),
+        new Plan.Node("c", "c", List.of(), 3, List.of(Plan.Call.of("pretrain", c, null))));
+    assertEquals(java.util.Set.of("a"), plan.finishedNodes());
+    Plan left = plan.without(plan.finishedNodes());
+    assertEquals(List.of("b", "c"), left.nodes().stream().map(Plan.Node::id).toList());
+    assertEquals(List.of(), left.nodes().get(0).deps(), "a finished dependency counts as met");
+    assertEquals(9, left.totalCost());
+    assertEquals(6, left.criticalPath());
+    assertEquals(6 * 0.5, left.estimateSeconds(2, 0.5), 1e-12);
+    assertEquals(10 * 0.5, plan.estimateSeconds(2, 0.5), 1e-12);
   }
 }
