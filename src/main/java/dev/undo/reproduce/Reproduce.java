@@ -20,6 +20,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * {@code undo reproduce}: plan the experiment ({@link Planner}), run the plan on an executor ({@link Scheduler}),
@@ -59,7 +60,7 @@ public final class Reproduce {
         + "worker(s) at %.3g s/unit (reproduce.seconds_per_unit)",
         plan.nodes().size(), plan.totalCost(), plan.criticalPath(),
         Scheduler.duration((long) (plan.estimateSeconds(slots, spu) * 1e9)), Math.max(1, slots), spu);
-    java.util.Set<String> done = plan.finishedNodes();
+    Set<String> done = plan.finishedNodes();
     if (done.isEmpty()) {
       return line;
     }
