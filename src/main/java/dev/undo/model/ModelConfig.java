@@ -43,6 +43,7 @@ public record ModelConfig(
   public static final Map<String, int[]> SIZES = Map.of(
       // layers, heads, hidden, mlp
       "micro", new int[] {2, 2, 32, 64},
+      "mini", new int[] {3, 4, 64, 256},
       "tiny", new int[] {4, 4, 128, 512},
       "small", new int[] {6, 6, 192, 768},
       "base", new int[] {8, 8, 256, 1024},
