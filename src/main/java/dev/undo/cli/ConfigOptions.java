@@ -19,7 +19,8 @@ public final class ConfigOptions {
       "language", "text");
 
   @Option(names = "--preset", defaultValue = "quick", paramLabel = "NAME|FILE",
-      description = "Preset: micro, quick, standard, full, paper, or a YAML file (default: ${DEFAULT-VALUE}).")
+      description = "Preset: micro, quick, standard, standard-tiny, full, paper, or a YAML file "
+          + "(default: ${DEFAULT-VALUE}).")
   String preset;
 
   @Option(names = "--set", paramLabel = "KEY=VALUE",

@@ -104,7 +104,7 @@ public final class ConfigLoader {
   }
 
   public static List<String> shippedPresets() {
-    return List.of("quick", "standard", "full", "paper", "micro");
+    return List.of("quick", "standard", "standard-tiny", "full", "paper", "micro");
   }
 
   /**

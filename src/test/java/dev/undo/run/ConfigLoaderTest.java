@@ -25,8 +25,9 @@ class ConfigLoaderTest {
     assertEquals(java.util.List.of(1e-3, 2e-3, 3e-3, 5e-3), c.arithmetic().unlearn().sweepLrs("rmu"));
     assertEquals(0.75, c.arithmetic().data().get("arithmetic").asDouble());
     assertEquals(0.2, c.arithmetic().data().get("word_problem_fraction").asDouble());
-    assertEquals("mini", c.model().size()); // quick is a smoke test on the smaller model; standard keeps tiny
-    assertEquals("tiny", ExperimentConfig.from(ConfigLoader.resolve("standard", Map.of())).model().size());
+    assertEquals("mini", c.model().size()); // standard-tiny is session 5's standard on the larger model
+    assertEquals("mini", ExperimentConfig.from(ConfigLoader.resolve("standard", Map.of())).model().size());
+    assertEquals("tiny", ExperimentConfig.from(ConfigLoader.resolve("standard-tiny", Map.of())).model().size());
     // Untouched keys keep defaults.
     assertEquals(0.1, c.arithmetic().pretrain().weightDecay());
   }
