@@ -102,8 +102,8 @@ final class BenchCommand implements Callable<Integer> {
 
   @Option(names = "--model", paramLabel = "DIR", description = "Checkpoint for --exact-match (default: a random "
       + "model of --size with max_seq_len 192; a trained one stops greedy rows early and has real verdicts), or the "
-      + "model --attack attacks (default: pretrain a tiny arithmetic model in a temporary folder, the preset's recipe "
-      + "for --pretrain-steps steps).")
+      + "model --attack attacks (default: pretrain an arithmetic model in a temporary folder, the preset's model and "
+      + "recipe for --pretrain-steps steps; quick's model is mini).")
   Path model;
 
   @Option(names = "--eval-batch", defaultValue = "100", description = "Problems per batch for --exact-match "
