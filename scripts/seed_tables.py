@@ -55,8 +55,9 @@ for setting, s in man["settings"].items():
             return f"{st['steps']}" + ("" if st["stopped_by_rule"] else " (**not met**)")
 
         c3 = " / ".join(steps_of(x) for x in xs)
-        wa = [attack(x)["forget_at"][a] for x in xs]
-        wb = [attack(x)["forget_at"][b] for x in xs]
+        at = [attack(x)["forget_at"] for x in xs]
+        wa = [f[a] for f in at]
+        wb = [f[b] for f in at]
         c4 = " / ".join(f"{v:.2f}" for v in wa) + f"; {sum(wa) / len(wa):.2f}"
         c5 = f"{sum(wb) / len(wb):.2f}"
         print(f"| {n} | {c1} | {c2} | {c3} | {c4} | {c5} |")
