@@ -18,7 +18,7 @@ import picocli.CommandLine.Option;
 
 @Command(name = "unlearn", mixinStandardHelpOptions = true,
     description = {"Unlearn the forget capability of a pretrained model (docs/PROTOCOL.md §Pipeline 2).",
-        "Methods: graddiff, maxent, rmu; RepNoise and SAM are options of maxent and rmu "
+        "Methods: graddiff, maxent, rmu; RepNoise and SAM are options of each "
             + "(--set unlearn.repnoise.enabled=true, --set unlearn.sam.enabled=true).",
         "--sweep lr=A,B,... runs one model per value under OUT/lr_<v>/, writes OUT/sweep.csv and picks a teacher "
             + "(OUT/sweep.json, \"selected\")."})

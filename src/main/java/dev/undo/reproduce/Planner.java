@@ -128,6 +128,9 @@ public final class Planner {
       nodes.add(new Plan.Node(sweep, setting + " unlearn " + method + " (" + lrs.size() + " LRs)", bases,
           6.0 * lrs.size() * s.unlearn().steps() * s.unlearn().batchSize() * tok, calls));
       mine.add(model(setting, "unlearn_" + method, "unlearn", method, null, seed, sweep, true, root, List.of(sweep)));
+      if (parts.length > 1 && !r.distillVariants() && !r.undoMethods().contains(method)) {
+        continue; // reproduce.distill_variants: false — the variant is unlearned and attacked, not distilled
+      }
       String uad = root + "/unlearn_distill/" + folder;
       mine.add(model(setting, "unlearn_distill_" + method, "unlearn_distill", method, 1.0, seed, uad, false, root,
           List.of(sweep)));

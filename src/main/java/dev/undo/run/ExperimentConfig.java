@@ -77,7 +77,7 @@ public record ExperimentConfig(String name, long seed, int threads, ModelSpec mo
    * students of one teacher train together ({@code group_students}: one ensemble sharing the teacher's passes).
    */
   public record ReproduceSpec(List<String> settings, List<String> methods, List<String> variants,
-      List<String> undoMethods, List<Long> seeds, boolean sweep, long oracleMatchingSteps, int workers,
+      boolean distillVariants, List<String> undoMethods, List<Long> seeds, boolean sweep, long oracleMatchingSteps, int workers,
       boolean evidence, boolean groupStudents, double secondsPerUnit) {}
 
   /** Model shape: a named size, optionally overridden per dimension (0 keeps the named size's value). */

@@ -16,6 +16,7 @@ import dev.undo.train.Losses;
 import dev.undo.train.Trainer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
@@ -58,6 +59,11 @@ public final class Methods {
   public record RepNoise(double weight, double noiseStd, int layer, long seed, int samples, double bandwidth) {}
 
   public static Method gradDiff(Data data, double retainWeight) {
+    return gradDiff(data, retainWeight, null);
+  }
+
+  /** GradDiff, optionally with RepNoise's MMD term on the forget batch (the paper applies the add-ons to every method). */
+  public static Method gradDiff(Data data, double retainWeight, RepNoise repNoise) {
     return new Method() {
       @Override
       public String name() {
@@ -72,12 +78,17 @@ public final class Methods {
       @Override
       public Trainer.Objective objective(Decoder dec, Params p, NDManager m) {
         NDArray aR = m.full(new Shape(), (float) retainWeight, DataType.FLOAT32);
+        RepNoiseTerm rn = repNoise == null || repNoise.weight() <= 0 ? null : new RepNoiseTerm(repNoise, m);
         return (step, micro, terms) -> {
-          NDArray forgetCe = ce(dec, p, m, data.forget().batch(step));
+          Batch fb = data.forget().batch(step);
+          NDArray tokens = Batches.tokens(m, fb);
+          Forget f = forget(dec, p, tokens, rn, step, terms);
+          NDArray forgetCe = Losses.crossEntropy(f.logits(), Batches.targets(m, fb));
+          NDArray loss = f.withMmd(forgetCe.neg(), rn);
           NDArray retainCe = ce(dec, p, m, data.retain().batch(step));
           terms.put("forget_ce", (double) forgetCe.getFloat());
           terms.put("retain_ce", (double) retainCe.getFloat());
-          return forgetCe.neg().add(retainCe.mul(aR));
+          return loss.add(retainCe.mul(aR));
         };
       }
     };
@@ -104,22 +115,9 @@ public final class Methods {
           Batch fb = data.forget().batch(step);
           NDArray tokens = Batches.tokens(m, fb);
           Losses.Targets ft = Losses.Targets.of(m, fb.targets(), fb.batchSize(), fb.seqLen());
-          NDArray loss;
-          NDArray forgetKl;
-          if (rn == null) {
-            forgetKl = Losses.klUniform(dec.logits(p, tokens), ft, logV);
-            loss = forgetKl;
-          } else {
-            NDArray h = dec.residual(p, tokens, repNoise.layer());
-            NDArray rest = h;
-            for (int l = repNoise.layer() + 1; l < dec.config().numLayers(); l++) {
-              rest = dec.block(p, l, rest);
-            }
-            forgetKl = Losses.klUniform(dec.head(p, rest), ft, logV);
-            NDArray mmd = rn.mmd(h, step);
-            terms.put("repnoise_mmd", (double) mmd.getFloat());
-            loss = forgetKl.add(mmd.mul(rn.weight));
-          }
+          Forget f = forget(dec, p, tokens, rn, step, terms);
+          NDArray forgetKl = Losses.klUniform(f.logits(), ft, logV);
+          NDArray loss = f.withMmd(forgetKl, rn);
           NDArray retainCe = ce(dec, p, m, data.retain().batch(step));
           terms.put("forget_kl_uniform", (double) forgetKl.getFloat());
           terms.put("retain_ce", (double) retainCe.getFloat());
@@ -213,6 +211,34 @@ public final class Methods {
   }
 
   /** Mean next-token CE of a batch. */
+  /** The forget batch's forward: its logits and, with RepNoise, the MMD of its activations (else null). */
+  record Forget(NDArray logits, NDArray mmd) {
+    /** {@code forgetLoss} plus RepNoise's weighted MMD term when there is one. */
+    NDArray withMmd(NDArray forgetLoss, RepNoiseTerm rn) {
+      return mmd == null ? forgetLoss : forgetLoss.add(mmd.mul(rn.weight));
+    }
+  }
+
+  /**
+   * Runs the forget batch; with RepNoise the forward is split at its layer so the same pass yields the activations
+   * whose MMD to Gaussian noise the term penalises (logged as repnoise_mmd).
+   */
+  static Forget forget(Decoder dec, Params p, NDArray tokens, RepNoiseTerm rn, long step,
+      Map<String, Double> terms) {
+    if (rn == null) {
+      return new Forget(dec.logits(p, tokens), null);
+    }
+    int layer = rn.spec.layer();
+    NDArray h = dec.residual(p, tokens, layer);
+    NDArray rest = h;
+    for (int l = layer + 1; l < dec.config().numLayers(); l++) {
+      rest = dec.block(p, l, rest);
+    }
+    NDArray mmd = rn.mmd(h, step);
+    terms.put("repnoise_mmd", (double) mmd.getFloat());
+    return new Forget(dec.head(p, rest), mmd);
+  }
+
   static NDArray ce(Decoder dec, Params p, NDManager m, Batch b) {
     return Losses.crossEntropy(dec.logits(p, Batches.tokens(m, b)), Batches.targets(m, b));
   }

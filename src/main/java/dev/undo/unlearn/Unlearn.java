@@ -60,13 +60,8 @@ public final class Unlearn implements Stage<Unlearn.Spec, Unlearn.Result> {
         throw new IllegalArgumentException("unlearning learning rate must be > 0, got " + lr);
       }
       Loss loss = switch (method) {
-        case "graddiff" -> {
-          if (u.repnoise().enabled() || u.sam().enabled()) {
-            throw new IllegalArgumentException("unlearn.repnoise and unlearn.sam are options of maxent and rmu, "
-                + "not graddiff");
-          }
-          yield new Loss(u.graddiff(), null, null, null, null, null);
-        }
+        case "graddiff" -> new Loss(u.graddiff(), null, null, u.repnoise().enabled() ? u.repnoise() : null,
+            u.repnoise().enabled() ? u.rmu().targetLayer() : null, u.sam().enabled() ? u.sam() : null);
         case "maxent" -> new Loss(null, u.maxent(), null, u.repnoise().enabled() ? u.repnoise() : null,
             u.repnoise().enabled() ? u.rmu().targetLayer() : null, u.sam().enabled() ? u.sam() : null);
         case "rmu" -> new Loss(null, null, u.rmu(), u.repnoise().enabled() ? u.repnoise() : null,
@@ -178,7 +173,7 @@ public final class Unlearn implements Stage<Unlearn.Spec, Unlearn.Result> {
         l.repnoise().noiseStd(), Math.min(l.repnoiseLayer(), mc.numLayers() - 1), seed ^ 0x5EED,
         l.repnoise().samples(), l.repnoise().bandwidth());
     return switch (spec.method()) {
-      case "graddiff" -> Methods.gradDiff(md, l.graddiff().retainWeight());
+      case "graddiff" -> Methods.gradDiff(md, l.graddiff().retainWeight(), rep);
       case "maxent" -> Methods.maxEnt(md, l.maxent().retainWeight(), rep);
       case "rmu" -> Methods.rmu(md, frozen, l.rmu().layers(), l.rmu().targetLayer(), l.rmu().steeringCoef(),
           l.rmu().retainWeight(), seed, rep, mc);

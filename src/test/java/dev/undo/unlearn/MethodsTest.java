@@ -71,6 +71,24 @@ class MethodsTest {
   }
 
   @Test
+  void gradDiffWithRepNoiseAddsTheWeightedMmdOfTheForgetActivations() {
+    try (Params p = Init.random(cfg, m, 5); Decoder d = new Decoder(cfg, m); NDScope s = new NDScope()) {
+      Methods.RepNoise spec = new Methods.RepNoise(2.0, 1.0, 1, 9, 32, 0);
+      Map<String, Double> terms = new LinkedHashMap<>();
+      NDArray loss = Methods.gradDiff(data, 3.0, spec).objective(d, p, m).loss(2, 0, terms);
+      // Independently: the MMD of the layer-1 residual of the same forget batch, the plain CEs.
+      NDArray h = d.residual(p, Batches.tokens(m, data.forget().batch(2)), 1);
+      double mmd = new Methods.RepNoiseTerm(spec, m).mmd(h, 2).getFloat();
+      double ce = Methods.ce(d, p, m, data.forget().batch(2)).getFloat();
+      double rce = Methods.ce(d, p, m, data.retain().batch(2)).getFloat();
+      assertTrue(mmd > 1e-3, "the MMD term must not vanish here: " + mmd);
+      assertEquals(mmd, terms.get("repnoise_mmd"), 1e-6);
+      assertEquals(ce, terms.get("forget_ce"), 1e-5);
+      assertEquals(-ce + 2.0 * mmd + 3.0 * rce, loss.getFloat(), 1e-4);
+    }
+  }
+
+  @Test
   void maxEntOfAModelWithUniformOutputsHasZeroForgetTerm() {
     try (Params p = Init.random(cfg, m, 5); Decoder d = new Decoder(cfg, m); NDScope s = new NDScope()) {
       // A zero embedding makes every logit zero (the LM head is tied), so p is exactly uniform.
