@@ -14,7 +14,6 @@ import dev.undo.report.Stats.Fit;
 import dev.undo.report.Stats.Value;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -102,16 +101,20 @@ public final class Claims {
       + "reported, and the same line for the FLOPs ledger (ledger.flops_fraction) beside, not judged. A method passes "
       + "if both slopes' intervals lie above 0 (lo > 0), fails if either lies at or below 0 (hi <= 0), else "
       + "inconclusive; the setting passes if every method passes." + GATE + INTERVALS;
-  static final String C4_RULE = "Comparison set: every unlearn model (RepNoise and SAM variants such as "
-      + "maxent+repnoise included), unlearn_distill and undo model of the seed. It must contain, for each method "
-      + "UNDO is applied to, that method's +repnoise and +sam variants, else inconclusive ('comparison set lacks "
-      + "...'). At each report step, per seed, on (retain metric, worst-case forget at that step): a model is "
-      + "dominated when another is better on both axes beyond the intervals (its worse interval end beats the "
-      + "model's better end on each axis). A step passes in a seed if some UNDO model is not dominated and fails if "
-      + "every UNDO model is dominated; a step passes if it passes in every seed and fails if it fails in every "
-      + "seed; the setting passes if every step passes and fails if any fails. Reported beside, not judged: whether "
-      + "each UNDO model could be dominated within the intervals (the strict reading) and the point-value "
-      + "frontier." + GATE + INTERVALS;
+  static final String C4_RULE = "UNDO models: every undo model and the unlearn_distill model (alpha = 1.0) of "
+      + "each method UNDO is applied to; comparison set: every unlearn model (RepNoise and SAM variants such as "
+      + "maxent+repnoise included). The comparison set must contain, for each method UNDO is applied to, that "
+      + "method's +repnoise and +sam variants, else inconclusive ('comparison set lacks ...'). At each report step, "
+      + "per seed, on (retain metric, worst-case forget at that step): an UNDO model is dominated when an unlearn "
+      + "model is better on both axes beyond the intervals (its worse interval end beats the UNDO model's better "
+      + "end on each axis), and possibly dominated when some unlearn model could be at least as good on both axes "
+      + "for values within the intervals. Step 0 (no attack) tests parity: a seed passes if some UNDO model is not "
+      + "dominated. An attacked step tests the advantage the paper claims: a seed passes only if some UNDO model "
+      + "cannot be dominated within the intervals (clear of every unlearn model). Either way a seed fails if every "
+      + "UNDO model is dominated, else it is inconclusive; a step passes if it passes in every seed and fails if it "
+      + "fails in every seed; the setting passes if every step passes and fails if any fails. Reported beside, not "
+      + "judged: the point-value frontier of UNDO and unlearn models, and whether a noised student (alpha < 1) is "
+      + "clear on its own (noised_student_clear)." + GATE + INTERVALS;
   static final String C5_RULE = "Per method, per seed, the strongest UNDO model is the one with the largest alpha "
       + "below 1 (by claim C3 the most robust; 1.0 is Unlearn-and-Distill). At the last report step s: shortfall = "
       + "robustness(filtered, s) - robustness(UNDO, s). Verdict on the paper's ledger (ledger.paper_fraction): the "
@@ -125,7 +128,6 @@ public final class Claims {
       + "all data and is the compute unit)." + GATE + INTERVALS;
 
   private static final ObjectMapper MAPPER = new ObjectMapper();
-  private static final Set<Kind> COMPARED = EnumSet.of(Kind.UNLEARN, Kind.UNLEARN_DISTILL, Kind.UNDO);
 
   private Claims() {}
 
@@ -520,22 +522,30 @@ public final class Claims {
     List<String> summary = new ArrayList<>();
     for (long step : r.steps) {
       ObjectNode st = per.putObject(Long.toString(step));
+      boolean attacked = step > 0;
+      st.put("test", attacked ? "advantage" : "parity");
       ObjectNode bySeed = st.putObject("seeds");
       List<Verdict> seedVerdicts = new ArrayList<>();
-      int seedsWithUndoFree = 0;
+      int seedsPassing = 0;
+      int seedsNoisedClear = 0;
       for (long seed : r.seeds()) {
-        List<Model> set = new ArrayList<>();
+        List<Model> comparators = new ArrayList<>();
+        List<Model> undo = new ArrayList<>();
         for (Model m : s.models()) {
-          if (m.seed() == seed && COMPARED.contains(m.kind()) && r.forget(m, step).finite()
-              && m.value(s.retainMetric()).finite()) {
-            set.add(m);
+          if (m.seed() != seed || !r.forget(m, step).finite() || !m.value(s.retainMetric()).finite()) {
+            continue;
+          }
+          if (m.kind() == Kind.UNLEARN) {
+            comparators.add(m);
+          } else if (m.kind() == Kind.UNDO
+              || (m.kind() == Kind.UNLEARN_DISTILL && undoMethods.contains(m.method()))) {
+            undo.add(m);
           }
         }
-        List<Model> undo = set.stream().filter(m -> m.kind() == Kind.UNDO).toList();
-        if (undo.isEmpty()) {
-          continue; // this seed has no UNDO point at this step: no evidence either way
+        if (undo.isEmpty() || comparators.isEmpty()) {
+          continue; // nothing to compare in this seed at this step: no evidence either way
         }
-        String g = Relearning.gate(set.toArray(new Model[0]));
+        String g = Relearning.gate(undo.toArray(new Model[0]));
         if (g != null) {
           reasons.add(g);
         }
@@ -543,31 +553,42 @@ public final class Claims {
         Function<Model, Value> forget = m -> r.forget(m, step);
         ObjectNode sn = bySeed.putObject(Long.toString(seed));
         ObjectNode um = sn.putObject("undo");
-        boolean someFree = false;
+        boolean someUndominated = false;
+        boolean someClear = false;
+        boolean noisedClear = false;
         for (Model u : undo) {
-          Model by = Pareto.dominatorBeyond(u, set, retain, s.retainHigherIsBetter(), forget,
+          Model by = Pareto.dominatorBeyond(u, comparators, retain, s.retainHigherIsBetter(), forget,
               s.higherIsMoreForgotten());
-          boolean possibly = Pareto.possiblyDominated(u, set, retain, s.retainHigherIsBetter(), forget,
+          boolean possibly = Pareto.possiblyDominated(u, comparators, retain, s.retainHigherIsBetter(), forget,
               s.higherIsMoreForgotten());
           ObjectNode x = um.putObject(u.name());
           x.set("retain", json(retain.apply(u)));
           x.set("forget", json(forget.apply(u)));
           if (by == null) {
             x.putNull("dominated_by");
-            someFree = true;
+            someUndominated = true;
           } else {
             x.put("dominated_by", by.name());
           }
           x.put("possibly_dominated", possibly);
+          someClear |= !possibly;
+          noisedClear |= !possibly && u.kind() == Kind.UNDO;
         }
+        List<Model> all = new ArrayList<>(comparators);
+        all.addAll(undo);
         ArrayNode front = sn.putArray("point_frontier");
-        Pareto.frontier(set, m -> m.metric(s.retainMetric()), s.retainHigherIsBetter(), m -> forget.apply(m).v(),
+        Pareto.frontier(all, m -> m.metric(s.retainMetric()), s.retainHigherIsBetter(), m -> forget.apply(m).v(),
             s.higherIsMoreForgotten()).forEach(m -> front.add(m.name()));
-        Verdict sv = someFree ? Verdict.PASS : Verdict.FAIL;
+        Verdict sv = !someUndominated ? Verdict.FAIL
+            : (attacked ? someClear : someUndominated) ? Verdict.PASS : Verdict.INCONCLUSIVE;
         sn.put("verdict", sv.wire());
+        sn.put("noised_student_clear", noisedClear);
         seedVerdicts.add(sv);
-        if (someFree) {
-          seedsWithUndoFree++;
+        if (sv == Verdict.PASS) {
+          seedsPassing++;
+        }
+        if (noisedClear) {
+          seedsNoisedClear++;
         }
       }
       Verdict v = seedVerdicts.isEmpty() ? Verdict.INCONCLUSIVE
@@ -575,8 +596,10 @@ public final class Claims {
           : seedVerdicts.stream().allMatch(x -> x == Verdict.FAIL) ? Verdict.FAIL : Verdict.INCONCLUSIVE;
       verdicts.add(v);
       st.put("verdict", v.wire());
-      summary.add("step " + step + ": an UNDO model is undominated in " + seedsWithUndoFree + "/"
-          + seedVerdicts.size() + " seeds (" + v.wire() + ")");
+      summary.add("step " + step + ": " + (attacked ? "an UNDO model is clear of every unlearned model"
+          : "an UNDO model is not dominated by an unlearned model") + " in " + seedsPassing + "/"
+          + seedVerdicts.size() + " seeds (" + v.wire() + ")" + (attacked ? ", an alpha < 1 model in "
+          + seedsNoisedClear + "/" + seedVerdicts.size() : ""));
     }
     Verdict v = reasons.isEmpty() ? Verdict.all(verdicts) : Verdict.INCONCLUSIVE;
     n.put("verdict", v.wire());

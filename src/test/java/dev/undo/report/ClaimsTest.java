@@ -377,8 +377,12 @@ class ClaimsTest {
 
   // ---- C4 ---------------------------------------------------------------------------------------------------
 
-  /** UNDO (maxent, α 0.3) against Unlearn-and-Distill that is better on both axes, with maxent's variants. */
-  private SyntheticRun dominated(String name, double undoWidth, boolean variants) {
+  /**
+   * MaxEnt's unlearned model (retain 0.80, relearns to 0.85 by step 40) and, if asked, its RepNoise / SAM variants
+   * (the same points), against UNDO's models: Unlearn-and-Distill (α 1.0, retain 0.92, 0.12 at step 40) and UNDO
+   * α 0.3 (retain 0.90, 0.4 at step 40).
+   */
+  private SyntheticRun clearAdvantage(String name, boolean variants) {
     SyntheticRun run = new SyntheticRun(tmp.resolve(name), "full");
     SyntheticRun.Setting s = run.arithmetic();
     references(s, 1);
@@ -388,37 +392,76 @@ class ClaimsTest {
       s.model("unlearn", "maxent+sam", null, 1, 0.80, 1e10, .05, .6, .85, .9, .95);
     }
     s.model("unlearn_distill", "maxent", 1.0, 1, 0.92, 1e12, .02, .06, .12, .18, .3);
-    s.model("undo", "maxent", 0.3, 1, 0.90, 3e11, .06, .2, .4, .5, .6).forgetHalfWidth(undoWidth)
-        .retainHalfWidth(undoWidth);
+    s.model("undo", "maxent", 0.3, 1, 0.90, 3e11, .06, .2, .4, .5, .6);
     return run;
   }
 
   @Test
   void c4WithoutRepNoiseAndSamVariantsIsInconclusive() throws IOException {
-    JsonNode n = part(claim(evaluate(dominated("none", 0.005, false)), "C4"), "arithmetic");
+    JsonNode n = part(claim(evaluate(clearAdvantage("none", false)), "C4"), "arithmetic");
     assertEquals("inconclusive", n.get("verdict").asText());
     assertEquals(List.of("comparison set lacks maxent+repnoise, maxent+sam"), texts(n.get("reasons")));
     // The steps are still evaluated and reported.
-    assertEquals("fail", n.get("steps").get("40").get("verdict").asText());
+    assertEquals("pass", n.get("steps").get("40").get("verdict").asText());
   }
 
   @Test
-  void c4DominationMustClearTheIntervals() throws IOException {
-    Claim tight = claim(evaluate(dominated("tight", 0.005, true)), "C4");
-    assertEquals(Verdict.FAIL, tight.verdict());
-    JsonNode u = part(tight, "arithmetic").get("steps").get("40").get("seeds").get("1").get("undo")
-        .get("undo_maxent_a0.3_s1");
-    assertEquals("unlearn_distill_maxent_a1.0_s1", u.get("dominated_by").asText());
-    assertEquals(0.9, u.get("retain").get("value").asDouble(), 1e-12);
+  void c4PassesWhenAnUndoModelIsClearOfEveryUnlearnedModel() throws IOException {
+    Claim c4 = claim(evaluate(clearAdvantage("clear", true)), "C4");
+    assertEquals(Verdict.PASS, c4.verdict());
+    JsonNode st = part(c4, "arithmetic").get("steps");
+    assertEquals("parity", st.get("0").get("test").asText());
+    assertEquals("advantage", st.get("40").get("test").asText());
+    JsonNode seed = st.get("40").get("seeds").get("1");
+    // Unlearn-and-Distill counts as UNDO at α = 1.0; the unlearned models are the comparison set.
+    JsonNode uad = seed.get("undo").get("unlearn_distill_maxent_a1.0_s1");
+    assertFalse(uad.get("possibly_dominated").asBoolean());
+    assertTrue(uad.get("dominated_by").isNull());
+    assertFalse(seed.get("undo").has("unlearn_maxent_s1"));
+    // UNDO α 0.3 (0.4 at step 40) is clear of the unlearned models (0.85) on its own too.
+    assertTrue(seed.get("noised_student_clear").asBoolean());
+    assertEquals(0.92, uad.get("retain").get("value").asDouble(), 1e-12);
+  }
 
-    // The same points with ±0.05 on UNDO's retain and forget: Unlearn-and-Distill's retain (0.92 ± 0.005) no
-    // longer clears UNDO's (0.90 ± 0.05), so UNDO is not dominated beyond the intervals (but could be).
-    Claim wide = claim(evaluate(dominated("wide", 0.05, true)), "C4");
-    assertEquals(Verdict.PASS, wide.verdict());
-    u = part(wide, "arithmetic").get("steps").get("40").get("seeds").get("1").get("undo").get("undo_maxent_a0.3_s1");
+  @Test
+  void c4AdvantageWithinTheIntervalsIsInconclusiveNotAPass() throws IOException {
+    // The unlearned models match UNDO's points within UNDO's ±0.05: nothing is dominated beyond the intervals, but
+    // every UNDO model could be, so the attacked steps cannot pass (step 0 only asks for parity and passes).
+    SyntheticRun run = new SyntheticRun(tmp.resolve("within"), "full");
+    SyntheticRun.Setting s = run.arithmetic();
+    references(s, 1);
+    for (String m : List.of("maxent", "maxent+repnoise", "maxent+sam")) {
+      s.model("unlearn", m, null, 1, 0.90, 1e10, .03, .33, .45, .52, .65);
+    }
+    s.model("unlearn_distill", "maxent", 1.0, 1, 0.90, 1e12, .02, .3, .4, .5, .6).forgetHalfWidth(0.05)
+        .retainHalfWidth(0.05);
+    s.model("undo", "maxent", 0.3, 1, 0.90, 3e11, .06, .35, .5, .6, .7).forgetHalfWidth(0.05)
+        .retainHalfWidth(0.05);
+    Claim c4 = claim(evaluate(run), "C4");
+    assertEquals(Verdict.INCONCLUSIVE, c4.verdict());
+    JsonNode st = part(c4, "arithmetic").get("steps");
+    assertEquals("pass", st.get("0").get("verdict").asText());
+    assertEquals("inconclusive", st.get("40").get("verdict").asText());
+    JsonNode u = st.get("40").get("seeds").get("1").get("undo").get("unlearn_distill_maxent_a1.0_s1");
     assertTrue(u.get("dominated_by").isNull());
     assertTrue(u.get("possibly_dominated").asBoolean());
-    assertEquals(0.85, u.get("retain").get("lo").asDouble(), 1e-12);
+  }
+
+  @Test
+  void c4FailsWhenAnUnlearnedModelBeatsEveryUndoModelBeyondTheIntervals() throws IOException {
+    SyntheticRun run = new SyntheticRun(tmp.resolve("beaten"), "full");
+    SyntheticRun.Setting s = run.arithmetic();
+    references(s, 1);
+    s.model("unlearn", "maxent", null, 1, 0.95, 1e10, .05, .3, .4, .5, .6);
+    s.model("unlearn", "maxent+repnoise", null, 1, 0.80, 1e10, .05, .6, .85, .9, .95);
+    s.model("unlearn", "maxent+sam", null, 1, 0.80, 1e10, .05, .6, .85, .9, .95);
+    s.model("unlearn_distill", "maxent", 1.0, 1, 0.90, 1e12, .5, .8, .9, .95, .97);
+    s.model("undo", "maxent", 0.3, 1, 0.88, 3e11, .5, .8, .9, .95, .97);
+    Claim c4 = claim(evaluate(run), "C4");
+    assertEquals(Verdict.FAIL, c4.verdict());
+    JsonNode u = part(c4, "arithmetic").get("steps").get("40").get("seeds").get("1").get("undo")
+        .get("undo_maxent_a0.3_s1");
+    assertEquals("unlearn_maxent_s1", u.get("dominated_by").asText());
   }
 
   // ---- C5 ---------------------------------------------------------------------------------------------------
