@@ -579,8 +579,9 @@ public final class Claims {
         ArrayNode front = sn.putArray("point_frontier");
         Pareto.frontier(all, m -> m.metric(s.retainMetric()), s.retainHigherIsBetter(), m -> forget.apply(m).v(),
             s.higherIsMoreForgotten()).forEach(m -> front.add(m.name()));
+        // Step 0 asks for parity (not dominated); an attacked step for an advantage (clear of every interval).
         Verdict sv = !someUndominated ? Verdict.FAIL
-            : (attacked ? someClear : someUndominated) ? Verdict.PASS : Verdict.INCONCLUSIVE;
+            : !attacked || someClear ? Verdict.PASS : Verdict.INCONCLUSIVE;
         sn.put("verdict", sv.wire());
         sn.put("noised_student_clear", noisedClear);
         seedVerdicts.add(sv);
