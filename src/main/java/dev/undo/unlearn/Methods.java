@@ -84,7 +84,7 @@ public final class Methods {
           NDArray tokens = Batches.tokens(m, fb);
           Forget f = forget(dec, p, tokens, rn, step, terms);
           NDArray forgetCe = Losses.crossEntropy(f.logits(), Batches.targets(m, fb));
-          NDArray loss = f.withMmd(forgetCe.neg(), rn);
+          NDArray loss = f.withRepNoise(forgetCe.neg());
           NDArray retainCe = ce(dec, p, m, data.retain().batch(step));
           terms.put("forget_ce", (double) forgetCe.getFloat());
           terms.put("retain_ce", (double) retainCe.getFloat());
@@ -117,7 +117,7 @@ public final class Methods {
           Losses.Targets ft = Losses.Targets.of(m, fb.targets(), fb.batchSize(), fb.seqLen());
           Forget f = forget(dec, p, tokens, rn, step, terms);
           NDArray forgetKl = Losses.klUniform(f.logits(), ft, logV);
-          NDArray loss = f.withMmd(forgetKl, rn);
+          NDArray loss = f.withRepNoise(forgetKl);
           NDArray retainCe = ce(dec, p, m, data.retain().batch(step));
           terms.put("forget_kl_uniform", (double) forgetKl.getFloat());
           terms.put("retain_ce", (double) retainCe.getFloat());
@@ -210,12 +210,11 @@ public final class Methods {
     };
   }
 
-  /** Mean next-token CE of a batch. */
-  /** The forget batch's forward: its logits and, with RepNoise, the MMD of its activations (else null). */
-  record Forget(NDArray logits, NDArray mmd) {
-    /** {@code forgetLoss} plus RepNoise's weighted MMD term when there is one. */
-    NDArray withMmd(NDArray forgetLoss, RepNoiseTerm rn) {
-      return mmd == null ? forgetLoss : forgetLoss.add(mmd.mul(rn.weight));
+  /** The forget batch's forward: its logits and, with RepNoise, the weighted MMD term of its activations. */
+  record Forget(NDArray logits, NDArray repNoisePenalty) {
+    /** {@code forgetLoss} plus RepNoise's term when there is one. */
+    NDArray withRepNoise(NDArray forgetLoss) {
+      return repNoisePenalty == null ? forgetLoss : forgetLoss.add(repNoisePenalty);
     }
   }
 
@@ -236,9 +235,10 @@ public final class Methods {
     }
     NDArray mmd = rn.mmd(h, step);
     terms.put("repnoise_mmd", (double) mmd.getFloat());
-    return new Forget(dec.head(p, rest), mmd);
+    return new Forget(dec.head(p, rest), mmd.mul(rn.weight));
   }
 
+  /** Mean next-token CE of a batch. */
   static NDArray ce(Decoder dec, Params p, NDManager m, Batch b) {
     return Losses.crossEntropy(dec.logits(p, Batches.tokens(m, b)), Batches.targets(m, b));
   }
