@@ -22,7 +22,7 @@ class ConfigLoaderTest {
     assertEquals(10, c.arithmetic().data().get("add_sub_max").asInt());
     assertEquals(32, c.arithmetic().pretrain().seqLen());
     assertEquals(5.0, c.arithmetic().unlearn().maxent().retainWeight());
-    assertEquals(java.util.List.of(1e-3, 2e-3, 3e-3, 5e-3), c.arithmetic().unlearn().sweepLrs("rmu"));
+    assertEquals(java.util.List.of(2e-3, 3e-3, 5e-3), c.arithmetic().unlearn().sweepLrs("rmu"));
     assertEquals(0.75, c.arithmetic().data().get("arithmetic").asDouble());
     assertEquals(0.2, c.arithmetic().data().get("word_problem_fraction").asDouble());
     assertEquals("mini", c.model().size()); // standard-tiny is session 5's standard on the larger model
