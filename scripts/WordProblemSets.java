@@ -2,6 +2,7 @@ import dev.undo.data.ArithmeticConfig;
 import dev.undo.data.ArithmeticGenerator;
 import dev.undo.data.Op;
 import dev.undo.data.Problem;
+import dev.undo.run.Json;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
@@ -12,12 +13,12 @@ import java.util.Random;
  * recipes (1-10). Comparing the two tells whether a model fails word problems because it has not learnt them at
  * all (both low) or because it does not transfer to new sentence frames (training high, held-out low).
  *
- * <p>Run: java -cp target/undo.jar scripts/WordProblemSets.java OUT_DIR [N] [SEED]
+ * <p>Run: java -cp 'target/undo.jar:target/lib/*' scripts/WordProblemSets.java OUT_DIR [N] [SEED]
  */
 public class WordProblemSets {
   public static void main(String[] args) throws Exception {
     if (args.length < 1) {
-      System.err.println("usage: java -cp target/undo.jar scripts/WordProblemSets.java OUT_DIR [N] [SEED]");
+      System.err.println("usage: java -cp 'target/undo.jar:target/lib/*' scripts/WordProblemSets.java OUT_DIR [N] [SEED]");
       System.exit(2);
     }
     Path out = Path.of(args[0]);
@@ -31,8 +32,7 @@ public class WordProblemSets {
         StringBuilder sb = new StringBuilder();
         for (int i = 0; i < n; i++) {
           Problem p = gen.wordProblem(op, heldOut, rnd);
-          sb.append("{\"prompt\":\"").append(p.prompt().replace("\\", "\\\\").replace("\"", "\\\""))
-              .append("\",\"answer\":\"").append(p.answer()).append("\"}\n");
+          sb.append(Json.LINE.createObjectNode().put("prompt", p.prompt()).put("answer", p.answer())).append('\n');
         }
         Path f = out.resolve((heldOut ? "held_" : "train_") + op.name().toLowerCase() + ".jsonl");
         Files.writeString(f, sb.toString());

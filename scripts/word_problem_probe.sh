@@ -12,7 +12,7 @@ N=${N:-200}
 THREADS=${THREADS:-2}
 sets=$(mktemp -d)
 trap 'rm -rf "$sets"' EXIT
-java -cp target/undo.jar scripts/WordProblemSets.java "$sets" "$N" >/dev/null
+java -cp "target/undo.jar:target/lib/*" scripts/WordProblemSets.java "$sets" "$N" >/dev/null
 printf '%-48s %s\n' model "train + - x / | held-out + - x /"
 for m in "${models[@]}"; do
   row=""
