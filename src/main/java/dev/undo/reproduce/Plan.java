@@ -132,7 +132,33 @@ public record Plan(List<Node> nodes, List<PlannedModel> models) {
    * shared by the slots and the critical path (a lower bound on any schedule, and what list scheduling comes near).
    */
   public double estimateSeconds(int slots, double secondsPerUnit) {
-    return secondsPerUnit * Math.max(totalCost() / Math.max(1, slots), criticalPath());
+    return estimateSeconds(slots, n -> secondsPerUnit);
+  }
+
+  /**
+   * The same with a rate per node ({@code reproduce.seconds_per_unit_by_kind}): each node's seconds are its cost
+   * times its rate; the estimate is the larger of all nodes' seconds shared by the slots and the longest chain.
+   */
+  public double estimateSeconds(int slots, java.util.function.ToDoubleFunction<Node> secondsPerUnit) {
+    Map<String, Double> finish = new HashMap<>();
+    double chain = 0;
+    double total = 0;
+    for (Node n : nodes) {
+      double s = n.cost() * secondsPerUnit.applyAsDouble(n);
+      double start = 0;
+      for (String d : n.deps()) {
+        start = Math.max(start, finish.get(d));
+      }
+      finish.put(n.id(), start + s);
+      chain = Math.max(chain, start + s);
+      total += s;
+    }
+    return Math.max(total / Math.max(1, slots), chain);
+  }
+
+  /** The kind of a node's first stage (pretrain, unlearn, distill, distill_group, relearn), or "" for none. */
+  public static String kind(Node n) {
+    return n.calls().isEmpty() ? "" : n.calls().get(0).kind();
   }
 
   /**

@@ -61,8 +61,10 @@ public final class Planner {
     double distillCost = 4.0 * s.distill().maxSteps() * s.distill().batchSize() * tok;
     double omCost = 4.0 * r.oracleMatchingSteps() * s.distill().batchSize() * tok;
     // One attack run per (data, learning rate, seed): arithmetic attacks on forget and mixture data, so twice the runs.
-    double attackCost = 3.0 * s.attack().data().size() * s.attack().lrs().size() * s.attack().seeds().size()
-        * s.attack().steps() * s.attack().batchSize() * tok;
+    // Each run trains `steps` steps and evaluates every `eval_every` (a forward pass over the evaluation set).
+    ExperimentConfig.AttackSpec atk = s.attack();
+    double attackCost = atk.data().size() * atk.lrs().size() * atk.seeds().size() * (3.0 * atk.steps()
+        * atk.batchSize() * tok + (double) (atk.steps() / atk.evalEvery()) * attackEvalTokens(setting, atk, tok));
     List<Plan.PlannedModel> mine = new ArrayList<>();
 
     String base = root + "/base";
@@ -201,6 +203,17 @@ public final class Planner {
               "model: " + m.stage() + (m.selected() ? " (selected)" : ""))));
     }
     models.addAll(mine);
+  }
+
+  /**
+   * Forward tokens of one attack evaluation, for the plan's cost: arithmetic scores its four summary cells' problems
+   * (prompt + answer, about 12 tokens each as the one-pass exact match pads them: 5,412 tokens per evaluation of
+   * 400 problems and 16 windows of 32 in the standard run) and the English windows; language and text score the
+   * held-out windows of the forget and the retain corpus.
+   */
+  static double attackEvalTokens(String setting, ExperimentConfig.AttackSpec a, int seqLen) {
+    double windows = (double) a.ceSequences() * seqLen;
+    return setting.equals("arithmetic") ? 4.0 * a.evalProblemsPerCell() * 12 + windows : 2 * windows;
   }
 
   private static Plan.Node node(String id, String name, List<String> deps, double cost, Plan.Call call) {

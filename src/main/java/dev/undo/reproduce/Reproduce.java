@@ -55,18 +55,23 @@ public final class Reproduce {
    * extended run), the estimate for the rest.
    */
   public static String estimate(Plan plan, ExperimentConfig cfg, int slots) {
-    double spu = cfg.reproduce().secondsPerUnit();
+    ExperimentConfig.ReproduceSpec r = cfg.reproduce();
+    java.util.function.ToDoubleFunction<Plan.Node> rate = n -> r.secondsPerUnit(Plan.kind(n));
+    String rates = r.secondsPerUnitByKind().any()
+        ? String.format(Locale.ROOT, "per-kind s/unit (reproduce.seconds_per_unit_by_kind: pretrain %.3g, unlearn "
+            + "%.3g, distill %.3g, relearn %.3g)", r.secondsPerUnit("pretrain"), r.secondsPerUnit("unlearn"),
+            r.secondsPerUnit("distill"), r.secondsPerUnit("relearn"))
+        : String.format(Locale.ROOT, "%.3g s/unit (reproduce.seconds_per_unit)", r.secondsPerUnit());
     String line = String.format(Locale.ROOT, "plan: %d stages, cost %.3g units (critical path %.3g); estimate %s on %d "
-        + "worker(s) at %.3g s/unit (reproduce.seconds_per_unit)",
-        plan.nodes().size(), plan.totalCost(), plan.criticalPath(),
-        Scheduler.duration((long) (plan.estimateSeconds(slots, spu) * 1e9)), Math.max(1, slots), spu);
+        + "worker(s) at %s", plan.nodes().size(), plan.totalCost(), plan.criticalPath(),
+        Scheduler.duration((long) (plan.estimateSeconds(slots, rate) * 1e9)), Math.max(1, slots), rates);
     Set<String> done = plan.finishedNodes();
     if (done.isEmpty()) {
       return line;
     }
     Plan left = plan.without(done);
     return line + String.format(Locale.ROOT, "; %d stages already finished (reused if their configuration is the "
-        + "same), %s for the other %d", done.size(), Scheduler.duration((long) (left.estimateSeconds(slots, spu) * 1e9)),
+        + "same), %s for the other %d", done.size(), Scheduler.duration((long) (left.estimateSeconds(slots, rate) * 1e9)),
         left.nodes().size());
   }
 

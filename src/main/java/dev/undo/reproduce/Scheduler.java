@@ -50,7 +50,18 @@ public final class Scheduler {
     }
 
     static String kind(Plan.Node n) {
-      return n.calls().isEmpty() ? "" : n.calls().get(0).kind();
+      return Plan.kind(n);
+    }
+
+    /** One slot's seconds per cost unit for each kind of stage that did work (progress.json's calibration). */
+    Map<String, Double> secondsPerUnitByKind() {
+      Map<String, Double> out = new java.util.TreeMap<>();
+      for (Map.Entry<String, double[]> e : byKind.entrySet()) {
+        if (e.getValue()[1] > 0 && !e.getKey().isEmpty()) {
+          out.put(e.getKey(), e.getValue()[0] / e.getValue()[1] / 1e9);
+        }
+      }
+      return out;
     }
 
     /** A node ended; {@code nanos} < 0: it did no work (finished before), so it tells nothing about the rate. */
@@ -152,6 +163,8 @@ public final class Scheduler {
                   if (!Double.isNaN(eta.nanosPerUnit())) {
                     // Calibration for the next estimate (reproduce.seconds_per_unit): a slot's seconds per unit.
                     p.put("seconds_per_unit", eta.nanosPerUnit() / 1e9);
+                    // The same per kind of stage (reproduce.seconds_per_unit_by_kind; distill_group counts as distill).
+                    p.put("seconds_per_unit_by_kind", eta.secondsPerUnitByKind());
                   }
                   Json.writeAtomic(out.resolve("progress.json"), p);
                 }

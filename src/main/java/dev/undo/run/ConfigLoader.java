@@ -103,6 +103,34 @@ public final class ConfigLoader {
     }
   }
 
+  /**
+   * A preset and the presets it extends, outermost first. A preset may start from another with {@code extends:
+   * NAME} (a shipped preset or a file; a relative file path is tried beside the extending file first), then
+   * override keys of it: {@code full} is {@code standard} with the paper's attack.
+   */
+  static List<ObjectNode> layers(String nameOrPath, List<String> seen) {
+    if (seen.contains(nameOrPath)) {
+      throw new IllegalArgumentException("preset " + nameOrPath + " extends itself (through " + seen + ")");
+    }
+    seen.add(nameOrPath);
+    ObjectNode node = preset(nameOrPath);
+    JsonNode ext = node.remove("extends");
+    List<ObjectNode> out = new java.util.ArrayList<>();
+    if (ext != null) {
+      if (!ext.isTextual() || ext.asText().isBlank()) {
+        throw new IllegalArgumentException("preset " + nameOrPath + ": 'extends' must name a preset, got " + ext);
+      }
+      String parent = ext.asText();
+      Path beside = Path.of(nameOrPath).resolveSibling(parent);
+      if (Files.isRegularFile(Path.of(nameOrPath)) && Files.isRegularFile(beside)) {
+        parent = beside.toString();
+      }
+      out.addAll(layers(parent, seen));
+    }
+    out.add(node);
+    return out;
+  }
+
   public static List<String> shippedPresets() {
     return List.of("quick", "standard", "standard-tiny", "full", "paper", "micro");
   }
@@ -114,7 +142,9 @@ public final class ConfigLoader {
   public static ObjectNode resolve(String preset, Map<String, String> overrides) {
     ObjectNode tree = preset("defaults");
     if (preset != null && !preset.equals("defaults")) {
-      merge(tree, preset(preset), "");
+      for (ObjectNode layer : layers(preset, new java.util.ArrayList<>())) {
+        merge(tree, layer, "");
+      }
     }
     for (Map.Entry<String, String> e : overrides.entrySet()) {
       set(tree, e.getKey(), e.getValue());

@@ -28,6 +28,7 @@ public record ExperimentConfig(String name, long seed, int threads, ModelSpec mo
     c.arithmetic.validate("arithmetic");
     c.language.validate("language");
     c.text.validate("text");
+    c.reproduce.validate();
     c.arithmeticData();
     c.languageData();
     c.textData();
@@ -78,7 +79,56 @@ public record ExperimentConfig(String name, long seed, int threads, ModelSpec mo
    */
   public record ReproduceSpec(List<String> settings, List<String> methods, List<String> variants,
       boolean distillVariants, List<String> undoMethods, List<Long> seeds, boolean sweep, long oracleMatchingSteps, int workers,
-      boolean evidence, boolean groupStudents, double secondsPerUnit) {}
+      boolean evidence, boolean groupStudents, double secondsPerUnit, KindRates secondsPerUnitByKind) {
+    void validate() {
+      if (!(secondsPerUnit > 0)) {
+        throw new IllegalArgumentException("config key 'reproduce.seconds_per_unit': must be > 0, got "
+            + secondsPerUnit);
+      }
+      secondsPerUnitByKind.validate("reproduce.seconds_per_unit_by_kind");
+    }
+
+    /** One-slot seconds per plan cost unit for a stage of {@code kind} (a stage kind: pretrain, distill, ...). */
+    public double secondsPerUnit(String kind) {
+      return secondsPerUnitByKind.rate(kind, secondsPerUnit);
+    }
+  }
+
+  /**
+   * {@code reproduce.seconds_per_unit_by_kind}: one-slot seconds per plan cost unit for each kind of stage, measured
+   * on a finished run of the preset (its {@code progress.json}); 0 takes {@code seconds_per_unit}. Kinds differ: a
+   * student is priced at its step cap but stops at its rule, an attack's unit holds its evaluations.
+   */
+  public record KindRates(double pretrain, double unlearn, double distill, double relearn) {
+    void validate(String w) {
+      double[] v = {pretrain, unlearn, distill, relearn};
+      String[] k = {"pretrain", "unlearn", "distill", "relearn"};
+      for (int i = 0; i < v.length; i++) {
+        if (!(v[i] >= 0)) {
+          throw new IllegalArgumentException("config key '" + w + "." + k[i] + "': must be >= 0, got " + v[i]);
+        }
+      }
+    }
+
+    /**
+     * The rate of a stage kind ({@code distill_group} counts as distill; {@code select_teacher}, the end of a sweep,
+     * as unlearn), or {@code fallback} when it is 0 or the kind has no key (probe).
+     */
+    public double rate(String kind, double fallback) {
+      double r = switch (kind) {
+        case "pretrain" -> pretrain;
+        case "unlearn", "select_teacher" -> unlearn;
+        case "distill", "distill_group" -> distill;
+        case "relearn" -> relearn;
+        default -> 0;
+      };
+      return r > 0 ? r : fallback;
+    }
+
+    public boolean any() {
+      return pretrain > 0 || unlearn > 0 || distill > 0 || relearn > 0;
+    }
+  }
 
   /** Model shape: a named size, optionally overridden per dimension (0 keeps the named size's value). */
   public record ModelSpec(String size, int maxSeqLen, int hiddenSize, int numLayers, int numHeads,

@@ -53,4 +53,28 @@ class PlannerVariantsTest {
     assertTrue(full.containsAll(lean));
     assertEquals(lean.size() + 2, full.size());
   }
+
+  /** An attack's plan cost counts its training and its evaluations, so evaluating twice as often costs more. */
+  @Test
+  void anAttacksCostHoldsItsEvaluations() {
+    double every10 = attackCost("10");
+    double every5 = attackCost("5");
+    // micro: runs = data x LRs; each run trains steps x batch x seq (3 units per token) and evaluates steps / k
+    // times (one unit per forward token).
+    dev.undo.run.ExperimentConfig c = dev.undo.run.ExperimentConfig.from(ConfigLoader.resolve("micro", Map.of()));
+    dev.undo.run.ExperimentConfig.AttackSpec a = c.arithmetic().attack();
+    int seq = c.arithmetic().pretrain().seqLen();
+    double runs = a.data().size() * a.lrs().size() * a.seeds().size();
+    double perEval = Planner.attackEvalTokens("arithmetic", a, seq);
+    assertEquals(runs * 20 / 10 * perEval, every5 - every10, 1e-6 * every5,
+        "halving eval_every adds steps/10 evaluations per run");
+    assertTrue(perEval > a.evalProblemsPerCell() * 4, "four summary cells of problems, several tokens each");
+  }
+
+  double attackCost(String evalEvery) {
+    ObjectNode tree = ConfigLoader.resolve("micro", Map.of("arithmetic.attack.eval_every", evalEvery,
+        "arithmetic.attack.steps", "20", "arithmetic.attack.report_steps", "[0, 20]"));
+    Plan plan = Planner.plan(tree, List.of("arithmetic"), out);
+    return plan.nodes().stream().filter(n -> n.id().endsWith("/attack/base")).findFirst().orElseThrow().cost();
+  }
 }

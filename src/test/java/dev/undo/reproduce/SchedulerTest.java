@@ -92,6 +92,8 @@ class SchedulerTest {
     double want = 2 * 4e9 + 10 * (14e9 / 11);
     assertEquals(want, eta.nanosLeft(1), 1);
     assertEquals(want / 2, eta.nanosLeft(2), 1);
+    // progress.json's per-kind calibration: only kinds that did work, in s/unit.
+    assertEquals(java.util.Map.of("pretrain", 1.0, "relearn", 4.0), eta.secondsPerUnitByKind());
 
     // A resumed run: stages finished before it started are not work left, even before they are skipped.
     Scheduler.Eta resumed = new Scheduler.Eta(plan, java.util.Set.of("d", "a2", "a3"));
@@ -242,6 +244,28 @@ class SchedulerTest {
     // One slot: "long" first, then "tail" (ready now, and costlier than "short").
     Scheduler.run(plan, ex, tmp);
     assertEquals(List.of("long", "tail", "short"), log);
+  }
+
+  /**
+   * With a rate per kind (reproduce.seconds_per_unit_by_kind) each node costs its units times its kind's rate: the
+   * shared work and the critical path are both weighed that way, so a chain of cheap-per-unit students can stop
+   * being the bound once its attacks are priced at their own rate.
+   */
+  @Test
+  void theEstimateWeighsEachNodeByItsKindsRate() {
+    Plan plan = plan(kindNode("p", "pretrain", 10), kindNode("d", "distill_group", 20), kindNode("a", "relearn", 4));
+    // Every node is independent here: one slot does all the seconds, two slots share them (no chain is longer).
+    java.util.Map<String, Double> rate = java.util.Map.of("pretrain", 1.0, "distill_group", 0.25, "relearn", 3.0);
+    java.util.function.ToDoubleFunction<Plan.Node> r = n -> rate.get(Plan.kind(n));
+    assertEquals(10 + 5 + 12, plan.estimateSeconds(1, r), 1e-12);
+    assertEquals((10 + 5 + 12) / 2.0, plan.estimateSeconds(2, r), 1e-12);
+    assertEquals(12, plan.estimateSeconds(8, r), 1e-12, "many slots: the costliest node in seconds, not in units");
+    // The config's mapping of stage kinds to its keys: a group of students is distill, 0 falls back.
+    dev.undo.run.ExperimentConfig.KindRates k = new dev.undo.run.ExperimentConfig.KindRates(2, 0, 0.5, 3);
+    assertEquals(0.5, k.rate("distill_group", 9), 0);
+    assertEquals(0.5, k.rate("distill", 9), 0);
+    assertEquals(9, k.rate("unlearn", 9), 0, "0 takes seconds_per_unit");
+    assertEquals(9, k.rate("probe", 9), 0, "a kind without a key takes seconds_per_unit");
   }
 
   @Test

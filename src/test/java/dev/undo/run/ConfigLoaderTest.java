@@ -1,9 +1,13 @@
 package dev.undo.run;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -67,6 +71,50 @@ class ConfigLoaderTest {
     e = assertThrows(IllegalArgumentException.class, () -> ExperimentConfig.from(
         ConfigLoader.resolve("quick", Map.of("language.distill.stop_rule", "sometimes"))));
     assertTrue(e.getMessage().contains("language.distill.stop_rule"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> ExperimentConfig.from(
+        ConfigLoader.resolve("quick", Map.of("reproduce.seconds_per_unit_by_kind.relearn", "-1e-5"))));
+    assertTrue(e.getMessage().contains("reproduce.seconds_per_unit_by_kind.relearn"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> ExperimentConfig.from(
+        ConfigLoader.resolve("quick", Map.of("reproduce.seconds_per_unit", "0"))));
+    assertTrue(e.getMessage().contains("reproduce.seconds_per_unit"), e.getMessage());
+  }
+
+  /** full is standard with the paper's attack: every other key is standard's, and a preset cannot extend itself. */
+  @Test
+  void aPresetExtendsAnother() throws Exception {
+    ObjectNode full = ConfigLoader.resolve("full", Map.of());
+    ObjectNode standard = ConfigLoader.resolve("standard", Map.of());
+    for (String s : List.of("arithmetic", "language")) {
+      ObjectNode a = (ObjectNode) full.get(s).get("attack");
+      assertEquals(10, a.get("lrs").size(), s);
+      assertEquals(500, a.get("steps").asLong(), s);
+      assertEquals(5, a.get("eval_every").asLong(), s);
+      // Everything else under the setting is standard's.
+      ObjectNode fs = full.get(s).deepCopy();
+      ObjectNode ss = standard.get(s).deepCopy();
+      fs.remove("attack");
+      ss.remove("attack");
+      assertEquals(ss, fs, s);
+      assertEquals(standard.get(s).get("attack").get("batched"), a.get("batched"), "unlisted attack keys: standard's");
+    }
+    assertEquals(standard.get("model"), full.get("model"));
+    assertEquals(standard.get("reproduce"), full.get("reproduce"));
+    assertEquals("full", full.get("name").asText());
+    assertFalse(full.has("extends"));
+
+    Path dir = java.nio.file.Files.createTempDirectory("presets");
+    java.nio.file.Files.writeString(dir.resolve("a.yaml"), "extends: b.yaml\nname: a\n");
+    java.nio.file.Files.writeString(dir.resolve("b.yaml"), "extends: a.yaml\nname: b\n");
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> ConfigLoader.resolve(dir.resolve("a.yaml").toString(), Map.of()));
+    assertTrue(e.getMessage().contains("extends itself"), e.getMessage());
+    // A file beside the extending one, relative to it; then a shipped preset by name.
+    java.nio.file.Files.writeString(dir.resolve("mine.yaml"), "extends: base.yaml\nname: mine\n"
+        + "arithmetic:\n  attack:\n    steps: 7\n");
+    java.nio.file.Files.writeString(dir.resolve("base.yaml"), "extends: quick\nname: base\n");
+    ObjectNode mine = ConfigLoader.resolve(dir.resolve("mine.yaml").toString(), Map.of());
+    assertEquals(7, mine.get("arithmetic").get("attack").get("steps").asLong());
+    assertEquals(ConfigLoader.resolve("quick", Map.of()).get("model"), mine.get("model"));
   }
 
   @Test
