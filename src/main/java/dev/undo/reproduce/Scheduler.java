@@ -33,18 +33,27 @@ public final class Scheduler {
   static final class Eta {
     private final Map<String, double[]> byKind = new LinkedHashMap<>(); // kind -> {nanos, cost measured, cost left}
     private final Set<String> finishedBefore;
+    private final Set<String> left = new HashSet<>(); // nodes whose cost is in their kind's cost left
+    private final Set<String> ended = new HashSet<>();
+    private final List<Plan.Node> nodes;
 
     Eta(Plan plan) {
       this(plan, Set.of());
     }
 
-    /** {@code finishedBefore}: nodes already finished when the run started; they are not work left. */
+    /**
+     * {@code finishedBefore}: nodes whose folders were finished when the run started; they are not work left until
+     * one of their kind turns out to do work (a configuration changed under {@code --force}): then every finished-
+     * before node of that kind not yet reached counts as work left.
+     */
     Eta(Plan plan, Set<String> finishedBefore) {
       this.finishedBefore = finishedBefore;
+      this.nodes = plan.nodes();
       for (Plan.Node n : plan.nodes()) {
         double[] k = byKind.computeIfAbsent(kind(n), x -> new double[3]);
         if (!finishedBefore.contains(n.id())) {
           k[2] += n.cost();
+          left.add(n.id());
         }
       }
     }
@@ -67,8 +76,17 @@ public final class Scheduler {
     /** A node ended; {@code nanos} < 0: it did no work (finished before), so it tells nothing about the rate. */
     void finished(Plan.Node n, long nanos) {
       double[] k = byKind.get(kind(n));
-      if (!finishedBefore.contains(n.id())) {
+      ended.add(n.id());
+      if (left.remove(n.id())) {
         k[2] -= n.cost();
+      } else if (nanos >= 0 && finishedBefore.contains(n.id())) {
+        // A finished folder of another configuration, rerun: the others of its kind will likely rerun too.
+        for (Plan.Node m : nodes) {
+          if (kind(m).equals(kind(n)) && finishedBefore.contains(m.id()) && !ended.contains(m.id())
+              && left.add(m.id())) {
+            k[2] += m.cost();
+          }
+        }
       }
       if (nanos >= 0) {
         k[0] += nanos;

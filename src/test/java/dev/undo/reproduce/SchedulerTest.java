@@ -247,6 +247,28 @@ class SchedulerTest {
   }
 
   /**
+   * Under --force a folder that was finished with another configuration reruns: the ETA first counts finished
+   * folders as no work, and once one of them does work, the not-yet-reached others of its kind count as work left
+   * (here three attacks were finished before; the first reruns in 4 s per unit, so the two left are 8 s).
+   */
+  @Test
+  void theEtaCountsRerunFoldersOfAKindOnceOneReruns() {
+    Plan plan = plan(kindNode("p", "pretrain", 10), kindNode("a1", "relearn", 1), kindNode("a2", "relearn", 1),
+        kindNode("a3", "relearn", 1));
+    Scheduler.Eta eta = new Scheduler.Eta(plan, java.util.Set.of("p", "a1", "a2", "a3"));
+    java.util.function.Function<String, Plan.Node> node =
+        id -> plan.nodes().stream().filter(n -> n.id().equals(id)).findFirst().orElseThrow();
+    eta.finished(node.apply("p"), -1); // skipped: same configuration
+    assertTrue(Double.isNaN(eta.nanosLeft(1)), "nothing measured yet");
+    eta.finished(node.apply("a1"), 4_000_000_000L); // did work: its configuration changed
+    assertEquals(2 * 4e9, eta.nanosLeft(1), 1, "a2 and a3 now count as work left");
+    eta.finished(node.apply("a2"), 4_000_000_000L);
+    assertEquals(4e9, eta.nanosLeft(1), 1);
+    eta.finished(node.apply("a3"), -1); // this one was reused after all
+    assertEquals(0, eta.nanosLeft(1), 1);
+  }
+
+  /**
    * With a rate per kind (reproduce.seconds_per_unit_by_kind) each node costs its units times its kind's rate: the
    * shared work and the critical path are both weighed that way, so a chain of cheap-per-unit students can stop
    * being the bound once its attacks are priced at their own rate.
