@@ -62,14 +62,27 @@ public final class Scheduler {
       return Plan.kind(n);
     }
 
-    /** One slot's seconds per cost unit for each kind of stage that did work (progress.json's calibration). */
+    /**
+     * One slot's seconds per cost unit for each kind of stage that did work, keyed as
+     * {@code reproduce.seconds_per_unit_by_kind} is (a student group counts as distill), so a finished run's
+     * {@code progress.json} can be copied into its preset.
+     */
     Map<String, Double> secondsPerUnitByKind() {
-      Map<String, Double> out = new java.util.TreeMap<>();
+      Map<String, double[]> sums = new java.util.TreeMap<>();
       for (Map.Entry<String, double[]> e : byKind.entrySet()) {
         if (e.getValue()[1] > 0 && !e.getKey().isEmpty()) {
-          out.put(e.getKey(), e.getValue()[0] / e.getValue()[1] / 1e9);
+          String key = switch (e.getKey()) {
+            case "distill_group" -> "distill";
+            case "select_teacher" -> "unlearn";
+            default -> e.getKey();
+          };
+          double[] t = sums.computeIfAbsent(key, x -> new double[2]);
+          t[0] += e.getValue()[0];
+          t[1] += e.getValue()[1];
         }
       }
+      Map<String, Double> out = new java.util.TreeMap<>();
+      sums.forEach((k, t) -> out.put(k, t[0] / t[1] / 1e9));
       return out;
     }
 

@@ -94,6 +94,12 @@ class SchedulerTest {
     assertEquals(want / 2, eta.nanosLeft(2), 1);
     // progress.json's per-kind calibration: only kinds that did work, in s/unit.
     assertEquals(java.util.Map.of("pretrain", 1.0, "relearn", 4.0), eta.secondsPerUnitByKind());
+    // A student group and a lone student are one key (distill), weighted by their units.
+    Plan students = plan(kindNode("g", "distill_group", 3), kindNode("s", "distill", 1));
+    Scheduler.Eta se = new Scheduler.Eta(students);
+    se.finished(students.nodes().get(0), 3_000_000_000L);
+    se.finished(students.nodes().get(1), 5_000_000_000L);
+    assertEquals(java.util.Map.of("distill", 2.0), se.secondsPerUnitByKind());
 
     // A resumed run: stages finished before it started are not work left, even before they are skipped.
     Scheduler.Eta resumed = new Scheduler.Eta(plan, java.util.Set.of("d", "a2", "a3"));
