@@ -114,17 +114,7 @@ public record Plan(List<Node> nodes, List<PlannedModel> models) {
 
   /** The estimated cost of the longest chain of dependent nodes: the wall time no number of workers can beat. */
   public double criticalPath() {
-    Map<String, Double> finish = new HashMap<>();
-    double best = 0;
-    for (Node n : nodes) {
-      double start = 0;
-      for (String d : n.deps()) {
-        start = Math.max(start, finish.get(d));
-      }
-      finish.put(n.id(), start + n.cost());
-      best = Math.max(best, start + n.cost());
-    }
-    return best;
+    return totalAndChain(n -> 1)[1];
   }
 
   /**
@@ -140,11 +130,17 @@ public record Plan(List<Node> nodes, List<PlannedModel> models) {
    * times its rate; the estimate is the larger of all nodes' seconds shared by the slots and the longest chain.
    */
   public double estimateSeconds(int slots, java.util.function.ToDoubleFunction<Node> secondsPerUnit) {
+    double[] tc = totalAndChain(secondsPerUnit);
+    return Math.max(tc[0] / Math.max(1, slots), tc[1]);
+  }
+
+  /** Every node's cost times its weight: the sum over all nodes, and the largest sum along a dependency chain. */
+  private double[] totalAndChain(java.util.function.ToDoubleFunction<Node> weight) {
     Map<String, Double> finish = new HashMap<>();
     double chain = 0;
     double total = 0;
     for (Node n : nodes) {
-      double s = n.cost() * secondsPerUnit.applyAsDouble(n);
+      double s = n.cost() * weight.applyAsDouble(n);
       double start = 0;
       for (String d : n.deps()) {
         start = Math.max(start, finish.get(d));
@@ -153,7 +149,7 @@ public record Plan(List<Node> nodes, List<PlannedModel> models) {
       chain = Math.max(chain, start + s);
       total += s;
     }
-    return Math.max(total / Math.max(1, slots), chain);
+    return new double[] {total, chain};
   }
 
   /** The kind of a node's first stage (pretrain, unlearn, distill, distill_group, relearn), or "" for none. */

@@ -1,5 +1,6 @@
 package dev.undo.reproduce;
 
+import dev.undo.run.ExperimentConfig;
 import dev.undo.run.Json;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -50,16 +51,12 @@ public final class Scheduler {
       this.finishedBefore = finishedBefore;
       this.nodes = plan.nodes();
       for (Plan.Node n : plan.nodes()) {
-        double[] k = byKind.computeIfAbsent(kind(n), x -> new double[3]);
+        double[] k = byKind.computeIfAbsent(Plan.kind(n), x -> new double[3]);
         if (!finishedBefore.contains(n.id())) {
           k[2] += n.cost();
           left.add(n.id());
         }
       }
-    }
-
-    static String kind(Plan.Node n) {
-      return Plan.kind(n);
     }
 
     /**
@@ -71,12 +68,7 @@ public final class Scheduler {
       Map<String, double[]> sums = new java.util.TreeMap<>();
       for (Map.Entry<String, double[]> e : byKind.entrySet()) {
         if (e.getValue()[1] > 0 && !e.getKey().isEmpty()) {
-          String key = switch (e.getKey()) {
-            case "distill_group" -> "distill";
-            case "select_teacher" -> "unlearn";
-            default -> e.getKey();
-          };
-          double[] t = sums.computeIfAbsent(key, x -> new double[2]);
+          double[] t = sums.computeIfAbsent(ExperimentConfig.KindRates.key(e.getKey()), x -> new double[2]);
           t[0] += e.getValue()[0];
           t[1] += e.getValue()[1];
         }
@@ -88,14 +80,14 @@ public final class Scheduler {
 
     /** A node ended; {@code nanos} < 0: it did no work (finished before), so it tells nothing about the rate. */
     void finished(Plan.Node n, long nanos) {
-      double[] k = byKind.get(kind(n));
+      double[] k = byKind.get(Plan.kind(n));
       ended.add(n.id());
       if (left.remove(n.id())) {
         k[2] -= n.cost();
       } else if (nanos >= 0 && finishedBefore.contains(n.id())) {
         // A finished folder of another configuration, rerun: the others of its kind will likely rerun too.
         for (Plan.Node m : nodes) {
-          if (kind(m).equals(kind(n)) && finishedBefore.contains(m.id()) && !ended.contains(m.id())
+          if (Plan.kind(m).equals(Plan.kind(n)) && finishedBefore.contains(m.id()) && !ended.contains(m.id())
               && left.add(m.id())) {
             k[2] += m.cost();
           }

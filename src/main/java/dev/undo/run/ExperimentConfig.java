@@ -115,14 +115,23 @@ public record ExperimentConfig(String name, long seed, int threads, ModelSpec mo
      * as unlearn), or {@code fallback} when it is 0 or the kind has no key (probe).
      */
     public double rate(String kind, double fallback) {
-      double r = switch (kind) {
+      double r = switch (key(kind)) {
         case "pretrain" -> pretrain;
-        case "unlearn", "select_teacher" -> unlearn;
-        case "distill", "distill_group" -> distill;
+        case "unlearn" -> unlearn;
+        case "distill" -> distill;
         case "relearn" -> relearn;
         default -> 0;
       };
       return r > 0 ? r : fallback;
+    }
+
+    /** The key a stage kind is priced under: a student group is distill, a sweep's teacher selection unlearn. */
+    public static String key(String kind) {
+      return switch (kind) {
+        case "distill_group" -> "distill";
+        case "select_teacher" -> "unlearn";
+        default -> kind;
+      };
     }
 
     public boolean any() {
